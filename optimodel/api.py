@@ -1,0 +1,84 @@
+"""The library's front door: ``solve(scenario) -> Result``."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import platform
+import time
+
+import numpy as np
+
+from . import __version__
+from .data import ModelData, load_data
+from .diagnose import constant_shortfalls, diagnose_infeasible
+from .model import build_model
+from .results import Result, make_result, objective_money
+from .scenario import Scenario
+from .solve import ConstantRowInfeasible, Infeasible, compile_model, prices_from_duals, solve_lp
+
+log = logging.getLogger(__name__)
+
+
+def solve(scenario: Scenario, data: ModelData | None = None) -> Result:
+    """Load the scenario's data (unless given), build the LP, solve it with HiGHS and return the
+    result tables. Raises ``InputError``, ``InfeasibleError`` or ``SolverError``."""
+    started = time.perf_counter()
+    if data is None:
+        data = load_data(scenario)
+    loaded = time.perf_counter()
+    model = build_model(data, scenario)
+    if constant_shortfalls(model):
+        raise diagnose_infeasible(model, scenario)
+    try:
+        compiled = compile_model(model)
+    except ConstantRowInfeasible:
+        raise diagnose_infeasible(model, scenario) from None
+    built = time.perf_counter()
+    log.info("built LP: %d rows, %d columns, %d nonzeros", *compiled.shape, compiled.matrix.nnz)
+    try:
+        solution = solve_lp(compiled, data, scenario)
+    except Infeasible:
+        raise diagnose_infeasible(model, scenario) from None
+    solved = time.perf_counter()
+    prices = prices_from_duals(solution, compiled, data)
+    result = make_result(data, compiled, solution, prices)
+    finished = time.perf_counter()
+    result.summary = {
+        "scenario": scenario.name,
+        "status": solution.status,
+        "objective": objective_money(solution),
+        "currency": scenario.currency,
+        "timings": {
+            "load": round(loaded - started, 3),
+            "build": round(built - loaded, 3),
+            "solve": round(solved - built, 3),
+            "price_intervals": round(solution.interval_seconds, 3),
+            "results": round(finished - solved, 3),
+            "total": round(finished - started, 3),
+        },
+        "solver": {
+            "name": "HiGHS",
+            "version": solution.solver_version,
+            "method": scenario.solver.method.value,
+            "presolve": scenario.solver.presolve,
+            "iterations": solution.iterations,
+            **solution.residuals,
+        },
+        "model": {"rows": int(compiled.shape[0]), "columns": int(compiled.shape[1]), "nonzeros": int(compiled.matrix.nnz)},
+        "inputs_sha256": combined_hash(data.input_hashes),
+        "inputs": dict(data.input_hashes),
+        "optimodel_version": __version__,
+        "python_version": platform.python_version(),
+        "numpy_version": np.__version__,
+        "scenario_resolved": scenario.resolved,
+    }
+    return result
+
+
+def combined_hash(hashes: dict[str, str]) -> str:
+    """One SHA-256 over every input file's hash, in a fixed order."""
+    digest = hashlib.sha256()
+    for name in sorted(hashes):
+        digest.update(f"{name}={hashes[name]}\n".encode())
+    return digest.hexdigest()

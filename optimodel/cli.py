@@ -1,0 +1,90 @@
+"""The ``optimodel`` command. Thin: each command is one call into the library, and each error
+type maps to its exit code (contract section 3)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import traceback
+from pathlib import Path
+
+from .errors import OptimodelError
+
+log = logging.getLogger("optimodel")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="optimodel", description="China ETS abatement and allowance prices (Pyomo + HiGHS).")
+    parser.add_argument("--verbose", "-v", action="store_true", help="log progress and HiGHS output to stderr")
+    commands = parser.add_subparsers(dest="command", required=True)
+    solve = commands.add_parser("solve", help="solve a scenario and write its results")
+    solve.add_argument("scenario", type=Path)
+    solve.add_argument("--out", type=Path, default=None, help="output folder (default runs/<name>)")
+    validate = commands.add_parser("validate", help="check a scenario and its input tables")
+    validate.add_argument("scenario", type=Path)
+    return parser
+
+
+def _print_prices(prices, currency: str) -> None:
+    print(f"{'market':<14}{'year':>6}{'price':>12}{'low':>12}{'high':>12}   ({currency}/tCO2e)")
+    for row in prices.itertuples(index=False):
+        print(f"{row.market:<14}{row.year:>6}{row.price:>12.2f}{row.price_low:>12.2f}{row.price_high:>12.2f}")
+
+
+def command_solve(arguments: argparse.Namespace) -> int:
+    from .api import solve
+    from .results import remove_stale_results
+    from .scenario import load_scenario
+
+    out = arguments.out
+    try:
+        scenario = load_scenario(arguments.scenario)
+        out = out or Path("runs") / scenario.name
+        result = solve(scenario)
+        result.write(out)
+    except BaseException:
+        if out is not None:
+            remove_stale_results(out)
+        raise
+    _print_prices(result.prices, scenario.currency)
+    print(f"results written to {out}")
+    return 0
+
+
+def command_validate(arguments: argparse.Namespace) -> int:
+    from .data import load_data
+    from .scenario import load_scenario
+
+    scenario = load_scenario(arguments.scenario)
+    data = load_data(scenario)
+    print(
+        f"{arguments.scenario}: valid ({len(data.firms)} covered firms, {len(data.steps)} abatement steps, "
+        f"{len(data.markets)} market(s), {len(data.years)} years)"
+    )
+    return 0
+
+
+COMMANDS = {"solve": command_solve, "validate": command_validate}
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if arguments.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return COMMANDS[arguments.command](arguments)
+    except OptimodelError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 1
+    except Exception as error:  # noqa: BLE001 - the last line of defence: never a traceback
+        if arguments.verbose:
+            traceback.print_exc()
+        print(f"error: internal failure: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

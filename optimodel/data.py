@@ -1,0 +1,508 @@
+"""Input tables: one schema per table, validated at load, turned into one frozen ``ModelData``.
+
+Model code never reads files and never sees an unchecked column. Every fault raises an
+``InputError`` naming the file, the column and the row (rows count from 1 after the header).
+Quantities are converted to tCO2e through the scenario's GWP set and scaled to model units here
+(``units.py``), and nowhere else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+from .gwp import normalise_gas, resolve_gwp
+from .scenario import Scenario
+from .units import to_model_quantity
+
+log = logging.getLogger(__name__)
+
+
+class Kind(str, Enum):
+    """Column types of the input tables."""
+
+    text = "str"
+    integer = "int"
+    number = "float"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an input table."""
+
+    name: str
+    kind: Kind
+    unit: str
+    meaning: str
+    required: bool = True
+    """The column must be present; its cells must not be blank."""
+    minimum: float | None = None
+    """Smallest allowed value (inclusive), for numbers."""
+    default: object = None
+    """Value used when an optional column is absent or a cell is blank."""
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """The columns of one input table."""
+
+    name: str
+    columns: tuple[Column, ...]
+
+    def column(self, name: str) -> Column:
+        return next(column for column in self.columns if column.name == name)
+
+
+FIRMS = TableSchema(
+    "firms",
+    (
+        Column("firm_id", Kind.text, "-", "unique identifier of the firm"),
+        Column("sector", Kind.text, "-", "sector; firms of sectors the scenario does not cover are outside the ETS"),
+        Column("region", Kind.text, "-", "province or region", required=False, default=""),
+    ),
+)
+EMISSIONS = TableSchema(
+    "emissions",
+    (
+        Column("firm_id", Kind.text, "-", "firm, must exist in firms"),
+        Column("year", Kind.integer, "year", "year"),
+        Column("gas", Kind.text, "-", "gas named in the GWP table (case-insensitive)"),
+        Column("baseline_t", Kind.number, "t gas", "emissions with no abatement", minimum=0.0),
+    ),
+)
+OPTIONS = TableSchema(
+    "options",
+    (
+        Column("firm_id", Kind.text, "-", "firm, must exist in firms"),
+        Column("option", Kind.text, "-", "name of the abatement option"),
+        Column("gas", Kind.text, "-", "gas the option abates", required=False, default="CO2"),
+        Column("potential_t", Kind.number, "t gas / yr", "most it can abate in one year", minimum=0.0),
+        Column("cost_per_t", Kind.number, "money / t gas", "cost per tonne of gas abated (may be negative)"),
+        Column("year", Kind.integer, "year", "year the row holds for; blank: every year", required=False),
+        Column(
+            "output_loss",
+            Kind.number,
+            "output unit / t gas",
+            "output given up per tonne abated (output-reduction options)",
+            required=False,
+            minimum=0.0,
+            default=0.0,
+        ),
+    ),
+)
+ACTIVITY = TableSchema(
+    "activity",
+    (
+        Column("firm_id", Kind.text, "-", "firm, must exist in firms"),
+        Column("year", Kind.integer, "year", "year"),
+        Column("output", Kind.number, "sector output unit", "output (MWh, t steel, t clinker, t aluminium)", minimum=0.0),
+    ),
+)
+SCHEMAS = (FIRMS, EMISSIONS, OPTIONS, ACTIVITY)
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def read_table(path: Path, schema: TableSchema) -> pd.DataFrame:
+    """Read a CSV or Parquet table and check it against ``schema``.
+
+    Returns a DataFrame with the schema's columns, typed, plus ``row`` (1-based data row) for
+    locating later errors. Extra columns are ignored.
+    """
+    where = _display(path)
+    suffix = path.suffix.lower()
+    if not path.exists():
+        raise InputError(f"{schema.name} table not found", file=where)
+    try:
+        if suffix == ".parquet":
+            raw = pd.read_parquet(path)
+            raw = raw.astype(object).where(raw.notna(), "").astype(str)
+        elif suffix in (".csv", ".gz") or path.name.endswith(".csv.gz"):
+            raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+        else:
+            raise InputError("unsupported file type (use .csv, .csv.gz or .parquet)", file=where)
+    except InputError:
+        raise
+    except pd.errors.EmptyDataError:
+        raise InputError("the file is empty (no header row)", file=where) from None
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as exc:
+        raise InputError(f"cannot read table ({str(exc).splitlines()[0]})", file=where) from None
+    raw.columns = [str(name).strip() for name in raw.columns]
+    duplicated = raw.columns[raw.columns.duplicated()]
+    if len(duplicated):
+        raise InputError("column appears twice", file=where, column=duplicated[0])
+    table = pd.DataFrame({"row": np.arange(1, len(raw) + 1, dtype=np.int64)})
+    for column in schema.columns:
+        if column.name not in raw.columns:
+            if column.required:
+                raise InputError("required column is missing", file=where, column=column.name)
+            table[column.name] = _absent(column, len(raw))
+            continue
+        table[column.name] = _parse_column(raw[column.name].str.strip(), column, where)
+    return table
+
+
+def _absent(column: Column, length: int) -> pd.Series:
+    if column.kind is Kind.text:
+        return pd.Series([column.default] * length, dtype=object)
+    if column.default is None:
+        return pd.Series(np.full(length, np.nan))
+    return pd.Series(np.full(length, float(column.default)))
+
+
+def _first(mask: np.ndarray) -> int:
+    return int(np.flatnonzero(mask)[0])
+
+
+def _parse_column(cells: pd.Series, column: Column, where: str) -> pd.Series:
+    blank = (cells == "").to_numpy()
+    if column.kind is Kind.text:
+        if blank.any():
+            if column.required:
+                raise InputError("blank value", file=where, column=column.name, row=_first(blank) + 1)
+            cells = cells.where(~blank, column.default)
+        return cells.astype(object)
+    numbers = pd.to_numeric(cells.where(~blank, None), errors="coerce").to_numpy(dtype=float)
+    not_numbers = np.isnan(numbers) & ~blank
+    if not_numbers.any():
+        row = _first(not_numbers)
+        raise InputError(f"{cells.iloc[row]!r} is not a number", file=where, column=column.name, row=row + 1)
+    if blank.any():
+        if column.required:
+            raise InputError("blank value", file=where, column=column.name, row=_first(blank) + 1)
+        if column.default is not None:
+            numbers = np.where(blank, float(column.default), numbers)
+    present = ~np.isnan(numbers)
+    infinite = present & ~np.isfinite(numbers)
+    if infinite.any():
+        raise InputError("value must be finite", file=where, column=column.name, row=_first(infinite) + 1)
+    if column.minimum is not None:
+        below = present & (numbers < column.minimum)
+        if below.any():
+            row = _first(below)
+            raise InputError(
+                f"{numbers[row]:g} is below the minimum {column.minimum:g}", file=where, column=column.name, row=row + 1
+            )
+    if column.kind is Kind.integer:
+        fractional = present & (numbers != np.round(numbers))
+        if fractional.any():
+            row = _first(fractional)
+            raise InputError(f"{cells.iloc[row]!r} is not a whole number", file=where, column=column.name, row=row + 1)
+    return pd.Series(numbers)
+
+
+def _reject_duplicates(table: pd.DataFrame, keys: list[str], where: str, what: str) -> None:
+    duplicated = table.duplicated(subset=keys, keep="first").to_numpy()
+    if duplicated.any():
+        row = table.iloc[_first(duplicated)]
+        values = ", ".join(f"{key}={row[key]}" for key in keys)
+        raise InputError(f"duplicate {what} ({values})", file=where, column=keys[0], row=int(row["row"]))
+
+
+def _reject_unknown(table: pd.DataFrame, column: str, known: pd.Index, where: str, what: str) -> None:
+    unknown = ~table[column].isin(known).to_numpy()
+    if unknown.any():
+        row = table.iloc[_first(unknown)]
+        raise InputError(f"unknown {what} {row[column]!r}", file=where, column=column, row=int(row["row"]))
+
+
+@dataclass(frozen=True)
+class ModelData:
+    """Validated, scaled inputs of one scenario. The model sees only this.
+
+    Quantities ending ``_mt`` are MtCO2e (model units); money is per tCO2e (= million per MtCO2e).
+    Integer columns ``firm``, ``market``, ``sector``, ``year`` are positions in the tuples below.
+    """
+
+    years: tuple[int, ...]
+    markets: tuple[str, ...]
+    sectors: tuple[str, ...]
+    gases: tuple[str, ...]
+    gwp: dict[str, float]
+    discount: np.ndarray
+    """Discount weight per year position: (1 + r)^-(t - t0)."""
+    firms: pd.DataFrame
+    """Covered firms: firm_id, sector_name, region, sector, market."""
+    baselines: pd.DataFrame
+    """firm, gas, year, baseline_mt: baseline emissions per gas in MtCO2e."""
+    firm_baselines: pd.DataFrame
+    """firm, year, baseline_mt: all gases together."""
+    steps: pd.DataFrame
+    """Abatement steps (one option in one year): firm, sector, market, year, option, gas,
+    potential_mt (capped at the firm's baseline of the gas), cost_per_tco2e,
+    output_loss_per_tco2e (output units given up per tCO2e abated), limit (the baseline_limit row
+    it belongs to, or -1)."""
+    baseline_limits: pd.DataFrame
+    """Firm-gas-years whose options could together abate more than the baseline: firm, gas, year,
+    baseline_mt. Only these need a baseline_limit row."""
+    sector_years: pd.DataFrame
+    """sector, year, market, cap_mt (NaN under a benchmark), benchmark (NaN under a cap)."""
+    activity: pd.DataFrame
+    """firm, year, output for firms whose sector-year allocates by benchmark."""
+    offset_steps: pd.DataFrame
+    """step, year, market, quantity_mt, price: offset supply available to each market-year."""
+    input_hashes: dict[str, str] = field(default_factory=dict)
+    """SHA-256 of every input file."""
+
+    @property
+    def sector_market(self) -> np.ndarray:
+        """Market position of each sector position."""
+        return self.sector_years.drop_duplicates("sector").sort_values("sector")["market"].to_numpy()
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def load_data(scenario: Scenario) -> ModelData:
+    """Read, validate and scale the scenario's tables into a ``ModelData``."""
+    paths = scenario.data
+    scenario_file = _display(scenario.source) if scenario.source else "scenario"
+    gwp = resolve_gwp(scenario.gwp)
+    years = tuple(scenario.years)
+    year_position = {year: position for position, year in enumerate(years)}
+    market_of_sector = scenario.market_of_sector()
+    markets = tuple(scenario.market_policies())
+    sectors = tuple(sorted(scenario.sectors))
+
+    firms_where = _display(paths.firms)
+    firms = read_table(paths.firms, FIRMS)
+    _reject_duplicates(firms, ["firm_id"], firms_where, "firm_id")
+    for sector in sectors:
+        if not (firms["sector"] == sector).any():
+            raise InputError(f"no firm in {firms_where} has sector {sector!r}", file=scenario_file, key=f"sectors.{sector}")
+    outside = ~firms["sector"].isin(sectors)
+    if outside.any():
+        log.info("%d firms are in sectors the scenario does not cover; they are outside the ETS", int(outside.sum()))
+    all_firm_ids = pd.Index(firms["firm_id"])
+    covered = firms[~outside].reset_index(drop=True)
+    covered = covered.rename(columns={"sector": "sector_name"})
+    covered["sector"] = covered["sector_name"].map({name: i for i, name in enumerate(sectors)}).astype(np.int64)
+    covered["market"] = (
+        covered["sector_name"].map(market_of_sector).map({name: i for i, name in enumerate(markets)}).astype(np.int64)
+    )
+    firm_position = pd.Series(np.arange(len(covered), dtype=np.int64), index=covered["firm_id"])
+
+    emissions_where = _display(paths.emissions)
+    emissions = read_table(paths.emissions, EMISSIONS)
+    _reject_unknown(emissions, "firm_id", all_firm_ids, emissions_where, "firm_id")
+    emissions["gas"] = emissions["gas"].map(normalise_gas)
+    _reject_unknown(emissions, "gas", pd.Index(gwp), emissions_where, "gas (not in the GWP table)")
+    _reject_duplicates(emissions, ["firm_id", "year", "gas"], emissions_where, "firm, year and gas")
+    emissions = emissions[emissions["firm_id"].isin(firm_position.index) & emissions["year"].isin(years)]
+    baselines = pd.DataFrame(
+        {
+            "firm": firm_position.loc[emissions["firm_id"]].to_numpy(),
+            "gas": emissions["gas"].to_numpy(),
+            "year": emissions["year"].map(year_position).to_numpy(dtype=np.int64),
+            "baseline_mt": to_model_quantity(emissions["baseline_t"].to_numpy() * emissions["gas"].map(gwp).to_numpy()),
+        }
+    )
+    baselines = baselines.sort_values(["firm", "gas", "year"], kind="stable").reset_index(drop=True)
+    firm_baselines = _firm_year_totals(baselines, len(covered), len(years))
+
+    options_where = _display(paths.options)
+    options = read_table(paths.options, OPTIONS)
+    _reject_unknown(options, "firm_id", all_firm_ids, options_where, "firm_id")
+    options["gas"] = options["gas"].map(normalise_gas)
+    _reject_unknown(options, "gas", pd.Index(gwp), options_where, "gas (not in the GWP table)")
+    steps = _expand_steps(options, years, options_where)
+    steps = steps[steps["firm_id"].isin(firm_position.index)]
+    steps = _scale_steps(steps, firm_position, covered, year_position, gwp)
+    steps, baseline_limits = _cap_at_baselines(steps, baselines)
+
+    sector_years = _sector_years(scenario, sectors, markets, market_of_sector)
+    activity = _activity(scenario, covered, firm_position, sector_years, year_position, all_firm_ids)
+    offset_steps = _offset_steps(scenario, markets, years)
+
+    hashes = {"scenario": file_sha256(scenario.source)} if scenario.source else {}
+    for name in ("firms", "emissions", "options", "activity"):
+        path = getattr(paths, name)
+        if path is not None:
+            hashes[name] = file_sha256(path)
+
+    discount = np.array([scenario.discount_factor(year) for year in years])
+    _freeze(discount)
+    return ModelData(
+        years=years,
+        markets=markets,
+        sectors=sectors,
+        gases=tuple(sorted(gwp)),
+        gwp=gwp,
+        discount=discount,
+        firms=covered[["firm_id", "sector_name", "region", "sector", "market"]],
+        baselines=baselines,
+        firm_baselines=firm_baselines,
+        steps=steps,
+        baseline_limits=baseline_limits,
+        sector_years=sector_years,
+        activity=activity,
+        offset_steps=offset_steps,
+        input_hashes=hashes,
+    )
+
+
+def _freeze(array: np.ndarray) -> None:
+    array.setflags(write=False)
+
+
+def _firm_year_totals(baselines: pd.DataFrame, n_firms: int, n_years: int) -> pd.DataFrame:
+    totals = np.zeros((n_firms, n_years))
+    np.add.at(totals, (baselines["firm"].to_numpy(), baselines["year"].to_numpy()), baselines["baseline_mt"].to_numpy())
+    firm_index, year_index = np.meshgrid(np.arange(n_firms), np.arange(n_years), indexing="ij")
+    return pd.DataFrame({"firm": firm_index.ravel(), "year": year_index.ravel(), "baseline_mt": totals.ravel()})
+
+
+def _expand_steps(options: pd.DataFrame, years: tuple[int, ...], where: str) -> pd.DataFrame:
+    """Rows with a blank year hold for every scenario year; rows for other years are dropped."""
+    every_year = options["year"].isna()
+    expanded = options[every_year].drop(columns="year").merge(pd.DataFrame({"year": list(years)}), how="cross")
+    specific = options[~every_year & options["year"].isin(years)]
+    steps = pd.concat([specific, expanded], ignore_index=True).sort_values("row", kind="stable")
+    steps["year"] = steps["year"].astype(np.int64)
+    # A step is one option of one gas at one firm in one year: a blank-year row and a specific row
+    # for the same option would both claim it.
+    _reject_duplicates(steps, ["firm_id", "option", "gas", "year"], where, "option for firm, gas and year")
+    return steps.reset_index(drop=True)
+
+
+def _scale_steps(
+    steps: pd.DataFrame,
+    firm_position: pd.Series,
+    covered: pd.DataFrame,
+    year_position: dict[int, int],
+    gwp: dict[str, float],
+) -> pd.DataFrame:
+    firm = firm_position.loc[steps["firm_id"]].to_numpy()
+    gas_gwp = steps["gas"].map(gwp).to_numpy()
+    return pd.DataFrame(
+        {
+            "firm": firm,
+            "sector": covered["sector"].to_numpy()[firm],
+            "market": covered["market"].to_numpy()[firm],
+            "year": steps["year"].map(year_position).to_numpy(dtype=np.int64),
+            "option": steps["option"].to_numpy(),
+            "gas": steps["gas"].to_numpy(),
+            "potential_mt": to_model_quantity(steps["potential_t"].to_numpy() * gas_gwp),
+            "cost_per_tco2e": steps["cost_per_t"].to_numpy() / gas_gwp,
+            "output_loss_per_tco2e": steps["output_loss"].to_numpy() / gas_gwp,
+            "row": steps["row"].to_numpy(),
+        }
+    )
+
+
+def _cap_at_baselines(steps: pd.DataFrame, baselines: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Cap each step at its firm's baseline of the gas, and keep a baseline_limit row only where
+    the steps of a firm-gas-year could together abate more than the baseline: elsewhere the row
+    could never bind, and dropping it keeps the LP small."""
+    keys = ["firm", "gas", "year"]
+    merged = steps.merge(baselines, on=keys, how="left")
+    baseline = merged["baseline_mt"].fillna(0.0).to_numpy()
+    merged["potential_mt"] = np.minimum(merged["potential_mt"].to_numpy(), baseline)
+    totals = merged.groupby(keys, sort=True)["potential_mt"].sum().rename("total_mt").reset_index()
+    totals = totals.merge(baselines, on=keys, how="left").fillna({"baseline_mt": 0.0})
+    binding = totals[totals["total_mt"] > totals["baseline_mt"] * (1 + 1e-12)]
+    limits = binding[keys + ["baseline_mt"]].reset_index(drop=True)
+    limits["limit"] = np.arange(len(limits), dtype=np.int64)
+    merged = merged.drop(columns="baseline_mt").merge(limits[keys + ["limit"]], on=keys, how="left")
+    merged["limit"] = merged["limit"].fillna(-1).astype(np.int64)
+    merged = merged.sort_values("row", kind="stable").reset_index(drop=True)
+    return merged, limits.drop(columns="limit")
+
+
+def _sector_years(
+    scenario: Scenario, sectors: tuple[str, ...], markets: tuple[str, ...], market_of_sector: dict[str, str]
+) -> pd.DataFrame:
+    rows = []
+    for sector_position, sector in enumerate(sectors):
+        policy = scenario.sectors[sector]
+        market = markets.index(market_of_sector[sector])
+        for year_position, year in enumerate(scenario.years):
+            cap = policy.cap_tco2e.get(year)
+            rows.append(
+                {
+                    "sector": sector_position,
+                    "year": year_position,
+                    "market": market,
+                    "cap_mt": np.nan if cap is None else to_model_quantity(cap),
+                    "benchmark": policy.benchmark.get(year, np.nan),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _activity(
+    scenario: Scenario,
+    covered: pd.DataFrame,
+    firm_position: pd.Series,
+    sector_years: pd.DataFrame,
+    year_position: dict[int, int],
+    all_firm_ids: pd.Index,
+) -> pd.DataFrame:
+    empty = pd.DataFrame({"firm": pd.Series(dtype=np.int64), "year": pd.Series(dtype=np.int64), "output": pd.Series(dtype=float)})
+    if scenario.data.activity is None:
+        return empty
+    where = _display(scenario.data.activity)
+    table = read_table(scenario.data.activity, ACTIVITY)
+    _reject_unknown(table, "firm_id", all_firm_ids, where, "firm_id")
+    _reject_duplicates(table, ["firm_id", "year"], where, "firm and year")
+    table = table[table["firm_id"].isin(firm_position.index) & table["year"].isin(list(year_position))]
+    activity = pd.DataFrame(
+        {
+            "firm": firm_position.loc[table["firm_id"]].to_numpy(),
+            "year": table["year"].map(year_position).to_numpy(dtype=np.int64),
+            "output": table["output"].to_numpy(),
+        }
+    )
+    benchmarked = sector_years.loc[sector_years["benchmark"].notna(), ["sector", "year"]]
+    needed = covered[["sector"]].reset_index(names="firm").merge(benchmarked, on="sector")[["firm", "year"]]
+    needed = needed.merge(activity, on=["firm", "year"], how="left")
+    missing = needed["output"].isna().to_numpy()
+    if missing.any():
+        row = needed.iloc[_first(missing)]
+        firm = covered.iloc[int(row["firm"])]
+        raise InputError(
+            f"no output for firm {firm['firm_id']} in year {scenario.years[int(row['year'])]}, "
+            f"but sector {firm['sector_name']} allocates by benchmark that year",
+            file=where,
+            column="output",
+        )
+    return needed.sort_values(["firm", "year"]).reset_index(drop=True)
+
+
+def _offset_steps(scenario: Scenario, markets: tuple[str, ...], years: tuple[int, ...]) -> pd.DataFrame:
+    rows = []
+    for step_position, step in enumerate(scenario.offsets):
+        for year_position, year in enumerate(years):
+            if step.years is not None and year not in step.years:
+                continue
+            for market_position, market in enumerate(markets):
+                if step.markets is not None and market not in step.markets:
+                    continue
+                rows.append(
+                    {
+                        "step": step_position,
+                        "year": year_position,
+                        "market": market_position,
+                        "quantity_mt": to_model_quantity(step.quantity_tco2e),
+                        "price": step.price,
+                    }
+                )
+    columns = {"step": np.int64, "year": np.int64, "market": np.int64, "quantity_mt": float, "price": float}
+    return pd.DataFrame(rows, columns=list(columns)).astype(columns)

@@ -1,0 +1,66 @@
+"""Abatement: how much each firm abates with each option, and what is left of its emissions."""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+from ..data import ModelData
+from ..scenario import Scenario
+from .terms import group_positions
+
+
+def add_abatement(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario) -> None:
+    r"""Abatement variables, the baseline limit, and each market-year's verified emissions.
+
+    .. math::
+
+        0 \le a_s \le \bar a_s \qquad \forall s \in \text{steps}
+
+        \sum_{s \in S(f,g,t)} a_s \le B_{f,g,t} \qquad \forall (f,g,t) \in \text{baseline\_limits}
+
+        E_{m,t} = \sum_{f \in m} B_{f,t} - \sum_{s \in S(m,t)} a_s
+
+    ``baseline_limit`` (a firm never abates more of a gas than it emits) is declared only for the
+    firm-gas-years whose options together could exceed the baseline; elsewhere it cannot bind.
+    Its dual is the scarcity rent of the firm's baseline; it yields no market price.
+    :math:`E_{m,t}` goes into the ledger ``terms.emissions`` for the market balance and the
+    offset limit. The abatement cost :math:`\delta_t c_s a_s` goes into ``terms.cost``.
+
+    | symbol | component | data column | unit |
+    |---|---|---|---|
+    | :math:`a_s` | ``abatement[step]`` | | MtCO2e |
+    | :math:`\bar a_s` | bound of ``abatement`` | steps.potential_mt (options.potential_t x GWP, at most the baseline) | MtCO2e |
+    | :math:`c_s` | objective coefficient | steps.cost_per_tco2e (options.cost_per_t / GWP) | money/tCO2e |
+    | :math:`B_{f,g,t}` | ``baseline_limit`` right-hand side | baselines.baseline_mt (emissions.baseline_t x GWP) | MtCO2e |
+    | :math:`\delta_t` | discount weight | (1 + discount_rate)^-(t - t0) | - |
+    """
+    steps = data.steps
+    model.abatement = pyo.Var(model.steps, domain=pyo.NonNegativeReals, dense=True)
+    for step, upper in enumerate(steps["potential_mt"].tolist()):
+        model.abatement[step].setub(upper)
+
+    limits = data.baseline_limits
+    limit_members = group_positions(steps["limit"].to_numpy())
+    limit_members.pop((-1,), None)
+    model.baseline_limits = pyo.RangeSet(0, len(limits) - 1)
+    baseline_mt = limits["baseline_mt"].tolist()
+
+    def baseline_limit_rule(model, limit):
+        return pyo.quicksum((model.abatement[int(step)] for step in limit_members[(limit,)]), linear=True) <= baseline_mt[limit]
+
+    model.baseline_limit = pyo.Constraint(model.baseline_limits, rule=baseline_limit_rule)
+
+    terms = model.terms
+    years, markets = data.years, data.markets
+    firm_market = data.firms["market"].to_numpy()
+    baselines = data.firm_baselines
+    for (market, year), members in group_positions(
+        firm_market[baselines["firm"].to_numpy()], baselines["year"].to_numpy()
+    ).items():
+        terms.emissions.add_constant((markets[market], years[year]), baselines["baseline_mt"].to_numpy()[members].sum())
+    for (market, year), members in group_positions(steps["market"].to_numpy(), steps["year"].to_numpy()).items():
+        key = (markets[market], years[year])
+        terms.emissions.add(key, [-1.0] * len(members), [model.abatement[int(step)] for step in members])
+
+    weight = data.discount[steps["year"].to_numpy()] * steps["cost_per_tco2e"].to_numpy()
+    terms.cost.add(None, weight.tolist(), model.abatement.values())

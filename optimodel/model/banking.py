@@ -1,0 +1,62 @@
+"""Banking and borrowing: allowances carried between consecutive scenario years."""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+from ..data import ModelData
+from ..scenario import Scenario
+from .terms import linear_expression
+
+
+def add_banking(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario) -> None:
+    r"""The bank of each market at the end of each year but the last.
+
+    .. math::
+
+        b_{m,t} \ge 0 \ \text{unless borrowing}, \qquad b_{m,t} \le 0 \ \text{unless banking}
+
+        -b_{m,t} \le \theta_m I_{m,t'} \qquad \forall (m,t) \in \text{borrowing\_market\_years}
+
+    :math:`b_{m,t}` is carried from year :math:`t` to the next scenario year :math:`t'`: it leaves
+    the supply of :math:`t` and joins the supply of :math:`t'` (ledger ``terms.supply``). A
+    negative bank is borrowing; ``borrowing_limit`` keeps it within the share :math:`\theta_m` of
+    the next year's issued allowances (its dual is the value of one more unit of borrowing room).
+    With discounting, prices in money of their year then rise at the discount rate while the bank
+    is positive (Hotelling). No bank leaves the last year: allowances left then expire.
+    Returns early when no market banks or borrows.
+
+    | symbol | component | data / scenario | unit |
+    |---|---|---|---|
+    | :math:`b_{m,t}` | ``bank[market, year]`` | markets.M.banking | MtCO2e |
+    | :math:`\theta_m` | ``borrowing_limit`` coefficient | markets.M.borrowing | share |
+    | :math:`I_{m,t'}` | ledger ``terms.issued`` | see ``add_allocation`` | MtCO2e |
+    """
+    policies = scenario.market_policies()
+    carrying = [market for market in data.markets if policies[market].banking or policies[market].borrowing > 0]
+    if not carrying or len(data.years) < 2:
+        return
+    next_year = dict(zip(data.years[:-1], data.years[1:]))
+    model.bank_market_years = pyo.Set(
+        initialize=[(market, year) for market in carrying for year in data.years[:-1]], ordered=True
+    )
+
+    def bank_bounds(model, market, year):
+        policy = policies[market]
+        return (None if policy.borrowing > 0 else 0.0, None if policy.banking else 0.0)
+
+    model.bank = pyo.Var(model.bank_market_years, bounds=bank_bounds)
+    for market, year in model.bank_market_years:
+        model.terms.supply.add((market, year), [-1.0], [model.bank[market, year]])
+        model.terms.supply.add((market, next_year[year]), [1.0], [model.bank[market, year]])
+
+    model.borrowing_market_years = pyo.Set(
+        initialize=[key for key in model.bank_market_years if policies[key[0]].borrowing > 0], ordered=True
+    )
+    issued = model.terms.issued
+
+    def borrowing_limit_rule(model, market, year):
+        share, later = policies[market].borrowing, (market, next_year[year])
+        return -model.bank[market, year] + linear_expression([(-share, issued, later)]) <= share * issued.constant(later)
+
+    model.borrowing_limit = pyo.Constraint(model.borrowing_market_years, rule=borrowing_limit_rule)

@@ -1,0 +1,29 @@
+"""The objective: total discounted cost."""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+from ..data import ModelData
+from ..scenario import Scenario
+from .terms import linear_expression
+
+
+def add_objective(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario) -> None:
+    r"""Minimise total discounted cost, in million money of the first year.
+
+    .. math::
+
+        \min \sum_t \delta_t \Big( \sum_{s \in S(t)} c_s a_s + \sum_{o,m} p_o u_{o,m,t}
+        + \sum_m P^{\max}_m z_{m,t} - \sum_m P^{\min}_m w_{m,t} \Big),
+        \qquad \delta_t = (1 + r)^{-(t - t_0)}
+
+    Each family adds its own terms to the ledger ``terms.cost``; this reads the finished ledger.
+    Floor withholding enters with a negative sign: it is the value of allowances taken out.
+
+    | symbol | component | scenario | unit |
+    |---|---|---|---|
+    | :math:`\delta_t` | cost coefficients | discount_rate | - |
+    | objective | ``total_cost`` | summary.json objective (x 1e6) | million money |
+    """
+    model.total_cost = pyo.Objective(expr=linear_expression([(1.0, model.terms.cost, None)]), sense=pyo.minimize)

@@ -1,0 +1,85 @@
+"""Offsets (e.g. CCER): credit supply in price steps, and the usage limit."""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+from ..data import ModelData
+from ..scenario import Scenario
+from .terms import linear_expression
+
+
+def add_offsets(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario) -> None:
+    r"""Offset credits bought by each market from each supply step, and the limit on using them.
+
+    .. math::
+
+        0 \le u_{o,m,t} \le U_{o,t}
+
+        \sum_{m} u_{o,m,t} \le U_{o,t} \qquad \forall (o,t) \text{ shared by several markets}
+        \quad (\texttt{offset\_supply})
+
+        \sum_{o} u_{o,m,t} \le \ell_m E_{m,t} \qquad \forall (m,t),\ \ell_m > 0
+        \quad (\texttt{offset\_limit} \leftrightarrow \mu_{m,t} \ge 0)
+
+    Credits join the market-year's supply (ledger ``terms.supply``) and cost
+    :math:`\delta_t p_o u_{o,m,t}`. The ``offset_limit`` dual :math:`\mu_{m,t}` is the spread
+    between the allowance price and the offset price while the limit binds; the offset price
+    (what one more usable credit is worth) is :math:`\pi_{m,t} - \mu_{m,t}`. Only markets with
+    ``offset_limit > 0`` may use offsets. Returns early when no offsets can be used.
+
+    | symbol | component | data / scenario | unit |
+    |---|---|---|---|
+    | :math:`u_{o,m,t}` | ``offset_use[step, market, year]`` | | MtCO2e |
+    | :math:`U_{o,t}` | bound, ``offset_supply`` rhs | offset_steps.quantity_mt ([[offsets]] quantity_tco2e) | MtCO2e |
+    | :math:`p_o` | objective coefficient | offset_steps.price ([[offsets]] price) | money/tCO2e |
+    | :math:`\ell_m` | ``offset_limit`` coefficient | markets.M.offset_limit | share |
+    | :math:`E_{m,t}` | ledger ``terms.emissions`` | see ``add_abatement`` | MtCO2e |
+    """
+    policies = scenario.market_policies()
+    limited = {market for market in data.markets if policies[market].offset_limit > 0}
+    offers = data.offset_steps
+    offers = offers[[data.markets[market] in limited for market in offers["market"]]].reset_index(drop=True)
+    if offers.empty:
+        return
+    years, markets = data.years, data.markets
+    purchases = [
+        (int(step), markets[market], years[year])
+        for step, market, year in zip(offers["step"], offers["market"], offers["year"])
+    ]
+    quantity = dict(zip(purchases, offers["quantity_mt"].tolist()))
+    model.offset_purchases = pyo.Set(initialize=purchases, dimen=3, ordered=True)
+    model.offset_use = pyo.Var(model.offset_purchases, bounds=lambda model, *purchase: (0.0, quantity[purchase]))
+
+    by_market_year: dict[tuple[str, int], list] = {}
+    by_step_year: dict[tuple[int, int], list] = {}
+    for purchase in purchases:
+        step, market, year = purchase
+        by_market_year.setdefault((market, year), []).append(purchase)
+        by_step_year.setdefault((step, year), []).append(purchase)
+    for key, members in by_market_year.items():
+        model.terms.supply.add(key, [1.0] * len(members), [model.offset_use[p] for p in members])
+    discount = dict(zip(years, data.discount.tolist()))
+    model.terms.cost.add(
+        None,
+        [price * discount[purchase[2]] for price, purchase in zip(offers["price"].tolist(), purchases)],
+        [model.offset_use[p] for p in purchases],
+    )
+
+    shared = {key: purchases for key, purchases in by_step_year.items() if len(purchases) > 1}
+    model.offset_step_years = pyo.Set(initialize=sorted(shared), ordered=True)
+    model.offset_supply = pyo.Constraint(
+        model.offset_step_years,
+        rule=lambda model, step, year: sum(model.offset_use[p] for p in shared[(step, year)])
+        <= quantity[shared[(step, year)][0]],
+    )
+
+    model.offset_market_years = pyo.Set(initialize=sorted(by_market_year, key=lambda key: (markets.index(key[0]), key[1])), ordered=True)
+    emissions = model.terms.emissions
+
+    def offset_limit_rule(model, market, year):
+        share = policies[market].offset_limit
+        used = sum(model.offset_use[p] for p in by_market_year[(market, year)])
+        return used + linear_expression([(-share, emissions, (market, year))]) <= share * emissions.constant((market, year))
+
+    model.offset_limit = pyo.Constraint(model.offset_market_years, rule=offset_limit_rule)

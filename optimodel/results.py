@@ -1,0 +1,253 @@
+"""Result tables (contract section 4) from a solved model, and writing them atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .data import ModelData
+from .model.allocation import benchmark_by_firm_year
+from .solve import CompiledLp, LpSolution
+from .units import from_model_money, from_model_quantity
+
+PRICE_COLUMNS = ["market", "year", "price", "price_low", "price_high"]
+MARKET_COLUMNS = [
+    "market", "year", "issued_tco2e", "emissions_tco2e", "offsets_tco2e", "bank_end_tco2e",
+    "ceiling_tco2e", "withheld_tco2e", "price",
+]
+SECTOR_COLUMNS = ["sector", "year", "baseline_tco2e", "abatement_tco2e", "emissions_tco2e", "cap_tco2e", "abatement_cost"]
+FIRM_COLUMNS = [
+    "firm_id", "sector", "market", "year", "baseline_tco2e", "abatement_tco2e", "emissions_tco2e",
+    "allocation_tco2e", "net_purchase_tco2e", "abatement_cost", "compliance_cost",
+]
+OPTION_COLUMNS = ["sector", "option", "gas", "year", "abatement_tco2e", "abatement_cost"]
+RESULT_FILES = ("prices.csv", "markets.csv", "sectors.csv", "firms.csv", "options.csv", "summary.json")
+
+
+@dataclass
+class Result:
+    """A solved scenario: the contract's tables as DataFrames, and the run summary."""
+
+    prices: pd.DataFrame
+    markets: pd.DataFrame
+    sectors: pd.DataFrame
+    firms: pd.DataFrame
+    options: pd.DataFrame
+    summary: dict = field(default_factory=dict)
+
+    def write(self, directory: str | Path) -> Path:
+        """Write every output file into ``directory`` atomically: the files are written into a
+        temporary sibling folder that is renamed into place only once complete."""
+        target = Path(directory)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        try:
+            for name in ("prices", "markets", "sectors", "firms", "options"):
+                rounded(getattr(self, name)).to_csv(staging / f"{name}.csv", index=False, lineterminator="\n")
+            (staging / "summary.json").write_text(json.dumps(self.summary, indent=2, sort_keys=False) + "\n")
+            replace_directory(staging, target)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return target
+
+
+OUTPUT_DECIMALS = 6
+"""Files carry tonnes and money to 1e-6: finer digits are noise from scaling and solver
+tolerances, and rounding makes identical inputs give identical files."""
+
+
+def rounded(table: pd.DataFrame) -> pd.DataFrame:
+    """Round float columns for writing; adding 0.0 turns -0.0 into 0.0."""
+    table = table.copy()
+    for column in table.columns:
+        if pd.api.types.is_float_dtype(table[column]):
+            table[column] = table[column].round(OUTPUT_DECIMALS) + 0.0
+    return table
+
+
+def replace_directory(staging: Path, target: Path) -> None:
+    """Move a finished folder into place; an older folder at ``target`` is removed after."""
+    if target.exists():
+        retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+        os.rename(target, retired / "previous")
+        os.rename(staging, target)
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        os.rename(staging, target)
+
+
+def remove_stale_results(directory: str | Path) -> None:
+    """After a failed run, leave nothing in ``directory`` that could pass for its result."""
+    target = Path(directory)
+    if target.is_dir():
+        for name in RESULT_FILES:
+            (target / name).unlink(missing_ok=True)
+
+
+def make_result(
+    data: ModelData, compiled: CompiledLp, solution: LpSolution, prices: dict[tuple[str, int], dict[str, float]]
+) -> Result:
+    """Map the solution back to firms, sectors, options and markets, in tCO2e and money of each year."""
+    years = np.array(data.years)
+    steps = data.steps
+    abatement_columns = compiled.columns["abatement"]
+    step_abatement_mt = np.array(
+        [solution.col_value[abatement_columns[s]] if s in abatement_columns else 0.0 for s in range(len(steps))]
+    )
+    # Abatement never goes below zero; HiGHS may return -1e-12.
+    step_abatement = from_model_quantity(np.clip(step_abatement_mt, 0.0, None))
+    step_cost = step_abatement * steps["cost_per_tco2e"].to_numpy()
+
+    price_table = pd.DataFrame(
+        [{"market": market, "year": year, **entry} for (market, year), entry in prices.items()]
+    )
+    extra = [column for column in ("offset_price", "offset_spread") if column in price_table.columns]
+    price_table = price_table[PRICE_COLUMNS + extra]
+
+    firms = _firm_table(data, step_abatement, step_cost, prices)
+    sectors = _sector_table(data, firms)
+    options = _option_table(data, steps, step_abatement, step_cost)
+    markets = _market_table(data, compiled, solution, firms, prices)
+    return Result(prices=price_table, markets=markets, sectors=sectors, firms=firms, options=options)
+
+
+def _firm_year_sum(data: ModelData, values: np.ndarray) -> np.ndarray:
+    totals = np.zeros((len(data.firms), len(data.years)))
+    np.add.at(totals, (data.steps["firm"].to_numpy(), data.steps["year"].to_numpy()), values)
+    return totals.ravel()
+
+
+def _firm_table(data: ModelData, step_abatement: np.ndarray, step_cost: np.ndarray, prices: dict) -> pd.DataFrame:
+    n_firms, n_years = len(data.firms), len(data.years)
+    firm_index = np.repeat(np.arange(n_firms), n_years)
+    year_index = np.tile(np.arange(n_years), n_firms)
+    baseline = from_model_quantity(data.firm_baselines["baseline_mt"].to_numpy())
+    abatement = _firm_year_sum(data, step_abatement)
+    cost = _firm_year_sum(data, step_cost)
+    emissions = baseline - abatement
+    firm_sector = data.firms["sector"].to_numpy()[firm_index]
+    allocation = _allocation(data, firm_index, year_index, firm_sector, baseline, step_abatement)
+    market_names = np.array(data.markets, dtype=object)[data.firms["market"].to_numpy()[firm_index]]
+    year_values = np.array(data.years)[year_index]
+    price = np.array([prices[(market, year)]["price"] for market, year in zip(market_names, year_values)])
+    net_purchase = emissions - allocation
+    return pd.DataFrame(
+        {
+            "firm_id": data.firms["firm_id"].to_numpy()[firm_index],
+            "sector": data.firms["sector_name"].to_numpy()[firm_index],
+            "market": market_names,
+            "year": year_values,
+            "baseline_tco2e": baseline,
+            "abatement_tco2e": abatement,
+            "emissions_tco2e": emissions,
+            "allocation_tco2e": allocation,
+            "net_purchase_tco2e": net_purchase,
+            "abatement_cost": cost,
+            "compliance_cost": cost + price * net_purchase,
+        }
+    )
+
+
+def _allocation(
+    data: ModelData,
+    firm_index: np.ndarray,
+    year_index: np.ndarray,
+    firm_sector: np.ndarray,
+    baseline: np.ndarray,
+    step_abatement: np.ndarray,
+) -> np.ndarray:
+    """Cap sectors share their cap in proportion to baseline tCO2e (equally when the sector's
+    baseline is zero); benchmark sectors give benchmark x (output - output lost to abatement)."""
+    n_years = len(data.years)
+    sector_years = data.sector_years.set_index(["sector", "year"])
+    cap = from_model_quantity(sector_years["cap_mt"].to_numpy())
+    cap_by_sector_year = dict(zip(sector_years.index, cap))
+    sector_baseline = pd.Series(baseline).groupby([firm_sector, year_index]).transform("sum").to_numpy()
+    sector_count = pd.Series(baseline).groupby([firm_sector, year_index]).transform("size").to_numpy()
+    caps = np.array([cap_by_sector_year[(int(s), int(t))] for s, t in zip(firm_sector, year_index)])
+    share = np.where(sector_baseline > 0, baseline / np.where(sector_baseline > 0, sector_baseline, 1.0), 1.0 / sector_count)
+    allocation = np.where(np.isnan(caps), 0.0, caps * share)
+
+    benchmark = benchmark_by_firm_year(data)
+    if benchmark:
+        lost_output = _firm_year_sum(data, step_abatement * data.steps["output_loss_per_tco2e"].to_numpy())
+        for (firm, year), output in zip(
+            zip(data.activity["firm"].tolist(), data.activity["year"].tolist()), data.activity["output"].tolist()
+        ):
+            position = firm * n_years + year
+            allocation[position] = benchmark[(firm, year)] * (output - lost_output[position])
+    return allocation
+
+
+def _sector_table(data: ModelData, firms: pd.DataFrame) -> pd.DataFrame:
+    grouped = firms.groupby(["sector", "year"], sort=False)[
+        ["baseline_tco2e", "abatement_tco2e", "emissions_tco2e", "allocation_tco2e", "abatement_cost"]
+    ].sum()
+    table = grouped.reset_index().rename(columns={"allocation_tco2e": "cap_tco2e"})
+    order = {name: position for position, name in enumerate(data.sectors)}
+    table = table.sort_values(["sector", "year"], key=lambda column: column.map(order) if column.name == "sector" else column)
+    return table[SECTOR_COLUMNS].reset_index(drop=True)
+
+
+def _option_table(data: ModelData, steps: pd.DataFrame, step_abatement: np.ndarray, step_cost: np.ndarray) -> pd.DataFrame:
+    table = pd.DataFrame(
+        {
+            "sector": np.array(data.sectors, dtype=object)[steps["sector"].to_numpy()],
+            "option": steps["option"].to_numpy(),
+            "gas": steps["gas"].to_numpy(),
+            "year": np.array(data.years)[steps["year"].to_numpy()],
+            "abatement_tco2e": step_abatement,
+            "abatement_cost": step_cost,
+        }
+    )
+    columns = ["sector", "option", "gas", "year"]
+    return table.groupby(columns, sort=True)[["abatement_tco2e", "abatement_cost"]].sum().reset_index()[OPTION_COLUMNS]
+
+
+def _market_table(
+    data: ModelData, compiled: CompiledLp, solution: LpSolution, firms: pd.DataFrame, prices: dict
+) -> pd.DataFrame:
+    def column_value(name: str, key) -> float:
+        position = compiled.columns.get(name, {}).get(key)
+        return 0.0 if position is None else float(from_model_quantity(solution.col_value[position]))
+
+    offsets: dict[tuple[str, int], float] = {}
+    for (step, market, year), position in compiled.columns.get("offset_use", {}).items():
+        offsets[(market, year)] = offsets.get((market, year), 0.0) + float(from_model_quantity(solution.col_value[position]))
+
+    totals = firms.groupby(["market", "year"])[["allocation_tco2e", "emissions_tco2e"]].sum()
+    rows = []
+    for market in data.markets:
+        for year in data.years:
+            key = (market, year)
+            issued, emissions = (totals.loc[key].tolist() if key in totals.index else (0.0, 0.0))
+            rows.append(
+                {
+                    "market": market,
+                    "year": year,
+                    "issued_tco2e": issued,
+                    "emissions_tco2e": emissions,
+                    "offsets_tco2e": offsets.get(key, 0.0),
+                    "bank_end_tco2e": column_value("bank", key),
+                    "ceiling_tco2e": column_value("ceiling_sales", key),
+                    "withheld_tco2e": column_value("withheld", key),
+                    "price": prices[key]["price"],
+                    **{name: prices[key][name] for name in ("offset_price", "offset_spread") if name in prices[key]},
+                }
+            )
+    table = pd.DataFrame(rows)
+    extra = [column for column in ("offset_price", "offset_spread") if column in table.columns]
+    return table[MARKET_COLUMNS + extra]
+
+
+def objective_money(solution: LpSolution) -> float:
+    """The LP objective in money (first-year money when discounting)."""
+    return float(from_model_money(solution.objective))

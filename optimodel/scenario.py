@@ -1,0 +1,326 @@
+"""The scenario: a typed, closed description of one policy case (contract section 2).
+
+A scenario file is TOML. ``load_scenario`` reads it, follows ``extends`` (tables merge key by key,
+the extending file wins, data paths stay relative to the file that names them), validates it
+against the pydantic models below (unknown keys are rejected), and checks the rules that tie
+sections together (every covered sector in exactly one market, one cap or benchmark per
+covered sector-year, ...). Every failure is an ``InputError`` naming the file and dotted key.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from enum import Enum
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+
+from .errors import InputError
+from .gwp import GwpSet, normalise_gas
+
+DEFAULT_MARKET = "national"
+
+
+class _Closed(BaseModel):
+    """Base for every scenario table: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+class DataPaths(_Closed):
+    """Where the input tables are. Relative paths are taken from the scenario file naming them."""
+
+    firms: Path
+    """Table of firms: firm_id, sector, region (contract section 1)."""
+    emissions: Path
+    """Baseline emissions by firm, year and gas, in tonnes of gas."""
+    options: Path
+    """Abatement options (the per-firm marginal abatement cost curve)."""
+    activity: Path | None = None
+    """Output by firm and year; required when any sector-year allocates by benchmark."""
+
+
+class SectorPolicy(_Closed):
+    """One covered sector: firms of sectors without such a table are outside the ETS."""
+
+    cap_tco2e: dict[int, float] = Field(default_factory=dict)
+    """Absolute cap: allowances issued to the sector each year, tCO2e."""
+    benchmark: dict[int, float] = Field(default_factory=dict)
+    """Intensity benchmark per year, tCO2e per unit of output; allocation = benchmark x output."""
+
+    @field_validator("cap_tco2e", "benchmark")
+    @classmethod
+    def _non_negative_finite(cls, values: dict[int, float]) -> dict[int, float]:
+        for year, value in values.items():
+            if not math.isfinite(value) or value < 0:
+                raise ValueError(f"year {year}: must be a finite number >= 0, got {value}")
+        return values
+
+
+class MarketPolicy(_Closed):
+    """A market: sectors whose allowances trade with each other, and its instruments."""
+
+    sectors: list[str]
+    """Covered sectors whose allowances trade in this market."""
+    banking: bool = False
+    """Unused allowances carry into the next scenario year."""
+    borrowing: float = Field(default=0.0, ge=0.0, le=1.0)
+    """Share of next year's issued allowances usable this year (0 = no borrowing)."""
+    offset_limit: float = Field(default=0.0, ge=0.0, le=1.0)
+    """Offsets surrendered <= offset_limit x the market's verified emissions in that year."""
+    price_ceiling: float | None = Field(default=None, ge=0.0, allow_inf_nan=False)
+    """Unlimited extra allowances are sold at this price (money per tCO2e of the year)."""
+    price_floor: float | None = Field(default=None, ge=0.0, allow_inf_nan=False)
+    """Issued allowances are withheld (up to all of them) while the price would fall below this."""
+
+
+class OffsetStep(_Closed):
+    """One step of offset credit (e.g. CCER) supply: a quantity available per year at a price."""
+
+    quantity_tco2e: float = Field(ge=0.0, allow_inf_nan=False)
+    """Credits available in each year the step applies to, tCO2e."""
+    price: float = Field(allow_inf_nan=False)
+    """Price of a credit, money per tCO2e of the year."""
+    years: list[int] | None = None
+    """Years the step is offered; default every scenario year."""
+    markets: list[str] | None = None
+    """Markets that may buy from this step (optional addition); default every market."""
+
+
+class SolverMethod(str, Enum):
+    """HiGHS algorithm for the main solve."""
+
+    simplex = "simplex"
+    ipm = "ipm"
+    pdlp = "pdlp"
+    choose = "choose"
+
+
+class SolverOptions(_Closed):
+    """How HiGHS is run (optional addition to the contract)."""
+
+    method: SolverMethod = SolverMethod.simplex
+    """Algorithm for the main solve; price intervals always re-solve with dual simplex."""
+    presolve: bool = False
+    """HiGHS presolve. Off by default: on this model's shape it costs far more than it saves."""
+    time_limit_seconds: float | None = Field(default=None, gt=0.0)
+    """Stop the main solve after this long (then exit 1: no prices from an unfinished solve)."""
+    price_intervals: bool = True
+    """Compute [price_low, price_high] exactly for every market-year (re-solves near each cap)."""
+
+
+class Scenario(_Closed):
+    """One policy case: the years, gases, covered sectors, markets and their instruments."""
+
+    name: str = Field(min_length=1)
+    """Names the run; the default output folder is runs/<name>."""
+    description: str = ""
+    """Free text shown in reports."""
+    years: list[int] = Field(min_length=1)
+    """Model years, strictly increasing."""
+    gwp: GwpSet | dict[str, float] = GwpSet.AR5
+    """A named GWP100 set (AR4, AR5, AR6) or a table {GAS = tCO2e per tonne}."""
+    discount_rate: float = Field(default=0.0, ge=0.0, allow_inf_nan=False)
+    """Costs of year t weigh (1 + r)^-(t - first year)."""
+    currency: str = "CNY"
+    """Currency of every money figure (labels only)."""
+    data: DataPaths
+    """Input tables."""
+    sectors: dict[str, SectorPolicy] = Field(min_length=1)
+    """Covered sectors and their caps or benchmarks."""
+    markets: dict[str, MarketPolicy] = Field(default_factory=dict)
+    """Markets; default one market 'national' of every covered sector."""
+    offsets: list[OffsetStep] = Field(default_factory=list)
+    """Offset credit supply steps."""
+    solver: SolverOptions = Field(default_factory=SolverOptions)
+    """HiGHS settings."""
+
+    _source: Path | None = PrivateAttr(default=None)
+    _resolved: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    @field_validator("years")
+    @classmethod
+    def _strictly_increasing(cls, years: list[int]) -> list[int]:
+        for earlier, later in zip(years, years[1:]):
+            if later <= earlier:
+                raise ValueError(f"years must be strictly increasing ({earlier} then {later})")
+        return years
+
+    @field_validator("gwp")
+    @classmethod
+    def _gwp_table(cls, gwp: GwpSet | dict[str, float]) -> GwpSet | dict[str, float]:
+        if isinstance(gwp, dict):
+            normalised = {normalise_gas(gas): value for gas, value in gwp.items()}
+            if "CO2" not in normalised:
+                raise ValueError("a custom GWP table must include CO2")
+            for gas, value in normalised.items():
+                if not math.isfinite(value) or value <= 0:
+                    raise ValueError(f"GWP of {gas} must be a finite number > 0")
+        return gwp
+
+    @property
+    def source(self) -> Path | None:
+        """The scenario file this scenario was read from."""
+        return self._source
+
+    @property
+    def resolved(self) -> dict[str, Any]:
+        """The scenario as a plain dict after following ``extends`` (for run records)."""
+        return self._resolved
+
+    def market_of_sector(self) -> dict[str, str]:
+        """Covered sector -> the market it trades in."""
+        return {sector: market for market, policy in self.market_policies().items() for sector in policy.sectors}
+
+    def market_policies(self) -> dict[str, MarketPolicy]:
+        """Markets as declared, or the default single national market of every covered sector."""
+        if self.markets:
+            return dict(self.markets)
+        return {DEFAULT_MARKET: MarketPolicy(sectors=sorted(self.sectors))}
+
+    def discount_factor(self, year: int) -> float:
+        """Weight of money in ``year``: (1 + r)^-(year - first year)."""
+        return (1.0 + self.discount_rate) ** -(year - self.years[0])
+
+
+# Loading ---------------------------------------------------------------------------------------
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("scenario file not found", file=str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read scenario file ({exc})", file=str(path)) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"TOML syntax: {exc}", file=str(path)) from None
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Tables merge key by key; any other value in ``override`` replaces the one in ``base``."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _raw_with_extends(path: Path, seen: tuple[Path, ...], top: Path) -> dict[str, Any]:
+    raw = _read_toml(path)
+    data = raw.get("data")
+    if isinstance(data, dict):
+        # Data paths stay relative to the file that names them, whichever file extends it.
+        raw["data"] = {
+            key: str((path.parent / value).resolve()) if isinstance(value, str) else value
+            for key, value in data.items()
+        }
+    parent_name = raw.pop("extends", None)
+    if parent_name is None:
+        return raw
+    if not isinstance(parent_name, str):
+        raise InputError("must be a path to another scenario file", file=str(top), key="extends")
+    parent = (path.parent / parent_name).resolve()
+    if parent in seen:
+        raise InputError(f"extends cycle through {parent.name}", file=str(top), key="extends")
+    if not parent.exists():
+        raise InputError(f"extended scenario {parent_name} not found", file=str(path), key="extends")
+    return _merge(_raw_with_extends(parent, seen + (parent,), top), raw)
+
+
+def _dotted(location: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in location if part != "[key]") or "(top level)"
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read, merge, validate and check a scenario file. Raises ``InputError`` on any fault."""
+    path = Path(path)
+    resolved_path = path.resolve()
+    raw = _raw_with_extends(resolved_path, (resolved_path,), path)
+    try:
+        scenario = Scenario.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        message = first["msg"]
+        if first["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif first["type"] == "missing":
+            message = "required key is missing"
+        raise InputError(message, file=str(path), key=_dotted(first["loc"])) from None
+    scenario._source = resolved_path
+    scenario._resolved = raw
+    check_scenario(scenario, str(path))
+    return scenario
+
+
+def check_scenario(scenario: Scenario, file: str) -> None:
+    """Rules that tie sections together; the first broken rule raises ``InputError``."""
+    seen: dict[str, str] = {}
+    for market, policy in scenario.markets.items():
+        if not policy.sectors:
+            raise InputError("a market needs at least one sector", file=file, key=f"markets.{market}.sectors")
+        for sector in policy.sectors:
+            if sector not in scenario.sectors:
+                raise InputError(
+                    f"sector {sector!r} is not covered (no [sectors.{sector}] table)",
+                    file=file,
+                    key=f"markets.{market}.sectors",
+                )
+            if sector in seen:
+                raise InputError(
+                    f"sector {sector!r} is in two markets ({seen[sector]} and {market})",
+                    file=file,
+                    key=f"markets.{market}.sectors",
+                )
+            seen[sector] = market
+    if scenario.markets:
+        for sector in scenario.sectors:
+            if sector not in seen:
+                raise InputError(f"covered sector {sector!r} is in no market", file=file, key=f"sectors.{sector}")
+    for sector, policy in scenario.sectors.items():
+        for year in scenario.years:
+            has_cap, has_benchmark = year in policy.cap_tco2e, year in policy.benchmark
+            if has_cap and has_benchmark:
+                raise InputError(
+                    f"year {year} has both cap_tco2e and benchmark; give one",
+                    file=file,
+                    key=f"sectors.{sector}.benchmark.{year}",
+                )
+            if not has_cap and not has_benchmark:
+                raise InputError(
+                    f"year {year} has neither cap_tco2e nor benchmark",
+                    file=file,
+                    key=f"sectors.{sector}.cap_tco2e.{year}",
+                )
+        if policy.benchmark and scenario.data.activity is None and any(
+            year in policy.benchmark for year in scenario.years
+        ):
+            raise InputError(
+                f"sector {sector} allocates by benchmark, which needs an activity table",
+                file=file,
+                key="data.activity",
+            )
+    market_names = set(scenario.market_policies())
+    years = set(scenario.years)
+    for index, step in enumerate(scenario.offsets):
+        for market in step.markets or []:
+            if market not in market_names:
+                raise InputError(f"unknown market {market!r}", file=file, key=f"offsets.{index}.markets")
+        for year in step.years or []:
+            if year not in years:
+                raise InputError(f"year {year} is not a scenario year", file=file, key=f"offsets.{index}.years")
+    for market, policy in scenario.markets.items():
+        if (
+            policy.price_floor is not None
+            and policy.price_ceiling is not None
+            and policy.price_floor > policy.price_ceiling
+        ):
+            raise InputError(
+                "price_floor is above price_ceiling", file=file, key=f"markets.{market}.price_floor"
+            )

@@ -1,0 +1,357 @@
+"""Solving: the Pyomo model compiled to matrices, HiGHS through highspy, and prices from duals.
+
+One formulation: the Pyomo model is the model. Pyomo's standard-form compiler turns it into
+sparse matrices together with the list of Pyomo rows and columns they came from, so every
+result is mapped back through those objects, never by parsing names. HiGHS then runs on the
+matrices directly, which gives us presolve control, warm starts, ranging and cheap re-solves.
+
+Duals become prices in ``prices_from_duals`` and nowhere else. Sign convention (checked by a
+test): HiGHS reports for each row the change of the objective per unit increase of its upper
+bound. A market balance is ``emissions - supply <= issued - baseline``, so one more allowance
+raises the right-hand side and lowers cost: the dual y is <= 0 and the price in first-year money
+is -y. The objective is discounted, so the price in money of year t is -y / (1 + r)^-(t - t0).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+
+import highspy
+import numpy as np
+import pyomo.environ as pyo
+from pyomo.common.errors import InfeasibleConstraintException
+from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
+from .data import ModelData
+from .errors import SolverError
+from .scenario import Scenario, SolverMethod
+
+log = logging.getLogger(__name__)
+
+INFINITY = highspy.kHighsInf
+RELATIVE_TOLERANCE = 1e-7
+"""Ranging widths and residuals below this (relative to the row's scale) count as zero; it
+matches HiGHS's default primal feasibility tolerance."""
+MAX_INTERVAL_REFINEMENTS = 40
+
+
+class ConstantRowInfeasible(Exception):
+    """A market row without any variable cannot be met (raised by the compiler)."""
+
+
+@dataclass
+class CompiledLp:
+    """The LP as HiGHS takes it, with the map back to the Pyomo components."""
+
+    cost: np.ndarray
+    offset: float
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    matrix: object
+    """scipy.sparse.csc_array, rows x columns."""
+    columns: dict[str, dict] = field(default_factory=dict)
+    """component name -> {index: column position}."""
+    rows: dict[str, dict] = field(default_factory=dict)
+    """component name -> {index: row position}; a row the compiler dropped (constant and met) is absent."""
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.matrix.shape
+
+
+COLUMN_COMPONENTS = ("abatement", "bank", "offset_use", "ceiling_sales", "withheld")
+ROW_COMPONENTS = ("market_balance", "offset_limit", "baseline_limit", "borrowing_limit", "withholding_limit", "offset_supply")
+
+
+def compile_model(model: pyo.ConcreteModel) -> CompiledLp:
+    """Compile the Pyomo model to matrices (one formulation, no second builder)."""
+    try:
+        info = LinearStandardFormCompiler().write(model, mixed_form=True)
+    except InfeasibleConstraintException as exc:
+        raise ConstantRowInfeasible(str(exc)) from None
+    n_rows, n_cols = info.A.shape
+    column_of = {id(var): position for position, var in enumerate(info.columns)}
+    col_lower = np.array([-INFINITY if var.lb is None else var.lb for var in info.columns], dtype=float)
+    col_upper = np.array([INFINITY if var.ub is None else var.ub for var in info.columns], dtype=float)
+    rhs = np.asarray(info.rhs, dtype=float)
+    sense = np.array([multiplier for _, multiplier in info.rows], dtype=int)
+    row_lower = np.where(sense == 1, -INFINITY, rhs)
+    row_upper = np.where(sense == -1, INFINITY, rhs)
+    row_of = {id(constraint): position for position, (constraint, _) in enumerate(info.rows)}
+    cost = np.asarray(info.c.toarray()).ravel() if n_cols else np.zeros(0)
+    compiled = CompiledLp(
+        cost=cost,
+        offset=float(info.c_offset[0]) if len(info.c_offset) else 0.0,
+        col_lower=col_lower,
+        col_upper=col_upper,
+        row_lower=row_lower,
+        row_upper=row_upper,
+        matrix=info.A.tocsc(),
+    )
+    for name in COLUMN_COMPONENTS:
+        component = model.component(name)
+        if component is not None:
+            compiled.columns[name] = {
+                index: column_of[id(var)] for index, var in component.items() if id(var) in column_of
+            }
+    for name in ROW_COMPONENTS:
+        component = model.component(name)
+        if component is not None:
+            compiled.rows[name] = {index: row_of[id(row)] for index, row in component.items() if id(row) in row_of}
+    return compiled
+
+
+@dataclass
+class LpSolution:
+    """What the solve returns: primal values, duals and the price intervals, all by position."""
+
+    status: str
+    objective: float
+    col_value: np.ndarray
+    row_value: np.ndarray
+    row_dual: np.ndarray
+    balance_low: dict = field(default_factory=dict)
+    """market-year -> lowest marginal value of one more allowance, first-year money (>= 0)."""
+    balance_high: dict = field(default_factory=dict)
+    """market-year -> highest, i.e. the cost of one fewer allowance (may be inf)."""
+    solver_version: str = ""
+    iterations: int = 0
+    interval_seconds: float = 0.0
+    residuals: dict = field(default_factory=dict)
+
+
+def quiet_highs() -> highspy.Highs:
+    """A Highs object whose constructor does not print its banner on stdout.
+
+    HiGHS 1.16 prints the banner from C++ inside the constructor, before any option can be set
+    (ERGO-Code/HiGHS#1702, #2749), so stdout is pointed at /dev/null for that one call.
+    """
+    if log.isEnabledFor(logging.DEBUG):
+        return highspy.Highs()
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            highs = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    highs.setOptionValue("output_flag", False)
+    return highs
+
+
+def highs_version() -> str:
+    highs = quiet_highs()
+    return f"{highs.versionMajor()}.{highs.versionMinor()}.{highs.versionPatch()}"
+
+
+def _new_highs(compiled: CompiledLp, scenario: Scenario) -> highspy.Highs:
+    highs = quiet_highs()
+    highs.setOptionValue("output_flag", log.isEnabledFor(logging.DEBUG))
+    highs.setOptionValue("random_seed", 0)
+    options = scenario.solver
+    # Presolve off by default: on this model's shape HiGHS's presolve (its aggregator) costs far
+    # more than the solve it saves (benchmarks/README.md).
+    highs.setOptionValue("presolve", "on" if options.presolve else "off")
+    highs.setOptionValue("solver", options.method.value)
+    if options.method is SolverMethod.ipm:
+        highs.setOptionValue("run_crossover", "on")
+    if options.time_limit_seconds is not None:
+        highs.setOptionValue("time_limit", float(options.time_limit_seconds))
+    lp = highspy.HighsLp()
+    n_rows, n_cols = compiled.shape
+    lp.num_col_ = n_cols
+    lp.num_row_ = n_rows
+    lp.col_cost_ = compiled.cost
+    lp.offset_ = compiled.offset
+    lp.col_lower_ = compiled.col_lower
+    lp.col_upper_ = compiled.col_upper
+    lp.row_lower_ = compiled.row_lower
+    lp.row_upper_ = compiled.row_upper
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.num_col_ = n_cols
+    lp.a_matrix_.num_row_ = n_rows
+    lp.a_matrix_.start_ = compiled.matrix.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = compiled.matrix.indices.astype(np.int32)
+    lp.a_matrix_.value_ = compiled.matrix.data.astype(float)
+    status = highs.passModel(lp)
+    if status == highspy.HighsStatus.kError:
+        raise SolverError("HiGHS rejected the model")
+    return highs
+
+
+class Infeasible(Exception):
+    """HiGHS proved the LP infeasible; the caller diagnoses it in policy terms."""
+
+
+def solve_lp(compiled: CompiledLp, data: ModelData, scenario: Scenario) -> LpSolution:
+    """Run HiGHS; read duals only from an Optimal solve; compute the price intervals."""
+    highs = _new_highs(compiled, scenario)
+    highs.run()
+    status = highs.getModelStatus()
+    if status in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible):
+        raise Infeasible()
+    if status != highspy.HighsModelStatus.kOptimal:
+        raise SolverError(f"HiGHS stopped without an optimal solution: {highs.modelStatusToString(status)}")
+    solution = highs.getSolution()
+    if not solution.dual_valid:
+        raise SolverError("HiGHS reported Optimal but no valid duals")
+    info = highs.getInfo()
+    result = LpSolution(
+        status="optimal",
+        objective=float(info.objective_function_value),
+        col_value=np.array(solution.col_value),
+        row_value=np.array(solution.row_value),
+        row_dual=np.array(solution.row_dual),
+        solver_version=highs_version(),
+        iterations=int(info.simplex_iteration_count + info.ipm_iteration_count),
+        residuals={
+            "max_primal_infeasibility": float(info.max_primal_infeasibility),
+            "max_dual_infeasibility": float(info.max_dual_infeasibility),
+        },
+    )
+    balance_rows = compiled.rows["market_balance"]
+    if scenario.solver.price_intervals and balance_rows:
+        started = time.perf_counter()
+        _price_intervals(highs, compiled, result)
+        result.interval_seconds = time.perf_counter() - started
+    else:
+        for key, row in balance_rows.items():
+            result.balance_low[key] = result.balance_high[key] = max(-result.row_dual[row], 0.0)
+    return result
+
+
+def _price_intervals(highs: highspy.Highs, compiled: CompiledLp, result: LpSolution) -> None:
+    """The exact left and right slopes of the optimal cost in each market row's right-hand side.
+
+    The cost is convex and piecewise linear in the right-hand side b of a market row. Where the
+    optimal basis stays optimal on both sides of b (HiGHS ranging), the dual is the slope on both
+    sides. Where it does not (b sits on a step of the cost curve), re-solve from the optimal
+    basis with b moved by d and take the new dual, after checking by ranging that the new basis
+    is still optimal back at b, so that no other step lies between; otherwise halve the
+    distance. One fewer allowance that makes the LP infeasible has an infinite cost.
+    """
+    # Dual simplex from the optimal basis: a few iterations per re-solve.
+    highs.setOptionValue("solver", "simplex")
+    highs.setOptionValue("simplex_strategy", 1)
+    highs.setOptionValue("presolve", "off")
+    basis = highs.getBasis()
+    ranging = _ranging(highs)
+    for key, row in compiled.rows["market_balance"].items():
+        right_hand_side = compiled.row_upper[row]
+        scale = max(1.0, abs(right_hand_side), abs(result.row_value[row]))
+        tolerance = RELATIVE_TOLERANCE * scale
+        slope = -result.row_dual[row]
+        low = slope if ranging.row_bound_up.value_[row] > right_hand_side + tolerance else None
+        high = slope if ranging.row_bound_dn.value_[row] < right_hand_side - tolerance else None
+        if low is None:
+            low = _one_sided_slope(highs, basis, row, right_hand_side, +1, scale, tolerance)
+        if high is None:
+            high = _one_sided_slope(highs, basis, row, right_hand_side, -1, scale, tolerance)
+        result.balance_low[key] = max(low, 0.0)
+        result.balance_high[key] = max(high, 0.0)
+
+
+def _ranging(highs: highspy.Highs):
+    status, ranging = highs.getRanging()
+    if status == highspy.HighsStatus.kError or not ranging.valid:
+        raise SolverError("HiGHS could not range the optimal basis")
+    return ranging
+
+
+def _one_sided_slope(
+    highs: highspy.Highs, basis, row: int, right_hand_side: float, direction: int, scale: float, tolerance: float
+) -> float:
+    """Minus the dual just beside ``right_hand_side`` (direction +1: one more allowance)."""
+    distance = 1e-4 * scale
+    try:
+        for _ in range(MAX_INTERVAL_REFINEMENTS):
+            highs.changeRowBounds(row, -INFINITY, right_hand_side + direction * distance)
+            highs.setBasis(basis)
+            highs.run()
+            status = highs.getModelStatus()
+            if status == highspy.HighsModelStatus.kInfeasible and direction < 0:
+                if distance <= tolerance:
+                    return math.inf
+                distance /= 1000.0
+                continue
+            if status != highspy.HighsModelStatus.kOptimal:
+                raise SolverError(f"re-solve for a price interval ended {highs.modelStatusToString(status)}")
+            dual = highs.getSolution().row_dual[row]
+            ranging = _ranging(highs)
+            # The new basis must still be optimal back at the original right-hand side.
+            if direction > 0:
+                reaches = ranging.row_bound_dn.value_[row] <= right_hand_side + tolerance
+                edge = ranging.row_bound_dn.value_[row] - right_hand_side
+            else:
+                reaches = ranging.row_bound_up.value_[row] >= right_hand_side - tolerance
+                edge = right_hand_side - ranging.row_bound_up.value_[row]
+            if reaches:
+                return -dual
+            distance = max(edge / 2.0, tolerance)
+        raise SolverError("price interval did not converge; another step lies too close to the cap")
+    finally:
+        highs.changeRowBounds(row, -INFINITY, right_hand_side)
+        highs.setBasis(basis)
+
+
+def solve_elastic(compiled: CompiledLp, scenario: Scenario) -> dict:
+    """The least total shortfall: each market row may be exceeded at unit cost, nothing else
+    costs anything. Returns {market-year: shortfall in model units} for rows that fall short."""
+    rows = compiled.rows.get("market_balance", {})
+    highs = _new_highs(compiled, scenario)
+    highs.setOptionValue("solver", "simplex")
+    n_cols = compiled.shape[1]
+    highs.changeColsCost(n_cols, np.arange(n_cols, dtype=np.int32), np.zeros(n_cols))
+    keys = list(rows)
+    for key in keys:
+        highs.addCol(1.0, 0.0, INFINITY, 1, np.array([rows[key]], dtype=np.int32), np.array([-1.0]))
+    highs.run()
+    if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return {}
+    values = highs.getSolution().col_value[n_cols:]
+    return {key: value for key, value in zip(keys, values) if value > RELATIVE_TOLERANCE * max(1.0, abs(compiled.row_upper[rows[key]]))}
+
+
+def prices_from_duals(
+    solution: LpSolution, compiled: CompiledLp, data: ModelData
+) -> dict[tuple[str, int], dict[str, float]]:
+    """Allowance prices per market-year in money of that year (the one place duals become prices).
+
+    price = -y / delta_t with y the market_balance dual (<= 0 for a minimisation) and
+    delta_t = (1 + r)^-(t - t0). The point price is HiGHS's dual from the main solve, clamped into
+    [price_low, price_high] (it is deterministic for the same inputs). A market row the compiler
+    dropped (no variable in it and its cap met) has price 0, and an infinite price_high if it is
+    met with nothing to spare. ``offset_spread`` is the offset_limit dual in money of the year
+    and ``offset_price`` = price - spread (the value of one more usable credit).
+    """
+    discount = dict(zip(data.years, data.discount.tolist()))
+    balance_rows = compiled.rows.get("market_balance", {})
+    offset_rows = compiled.rows.get("offset_limit", {})
+    prices = {}
+    for market in data.markets:
+        for year in data.years:
+            key = (market, year)
+            weight = discount[year]
+            if key in balance_rows:
+                point = -solution.row_dual[balance_rows[key]] / weight
+                low = solution.balance_low[key] / weight
+                high = solution.balance_high[key] / weight
+                point = min(max(point, low), high)
+            else:
+                point = low = high = 0.0
+            entry = {"price": point, "price_low": low, "price_high": high}
+            if key in offset_rows:
+                spread = max(-solution.row_dual[offset_rows[key]] / weight, 0.0)
+                entry["offset_spread"] = spread
+                entry["offset_price"] = point - spread
+            prices[key] = entry
+    return prices
