@@ -29,17 +29,17 @@ def solve(scenario: Scenario, data: ModelData | None = None) -> Result:
     loaded = time.perf_counter()
     model = build_model(data, scenario)
     if constant_shortfalls(model):
-        raise diagnose_infeasible(model, scenario)
+        raise diagnose_infeasible(model, data, scenario)
     try:
         compiled = compile_model(model)
     except ConstantRowInfeasible:
-        raise diagnose_infeasible(model, scenario) from None
+        raise diagnose_infeasible(model, data, scenario) from None
     built = time.perf_counter()
     log.info("built LP: %d rows, %d columns, %d nonzeros", *compiled.shape, compiled.matrix.nnz)
     try:
         solution = solve_lp(compiled, data, scenario)
     except Infeasible:
-        raise diagnose_infeasible(model, scenario) from None
+        raise diagnose_infeasible(model, data, scenario) from None
     solved = time.perf_counter()
     prices = prices_from_duals(solution, compiled, data)
     result = make_result(data, compiled, solution, prices)
@@ -47,7 +47,8 @@ def solve(scenario: Scenario, data: ModelData | None = None) -> Result:
     result.summary = {
         "scenario": scenario.name,
         "status": solution.status,
-        "objective": objective_money(solution),
+        "objective": objective_money(data, solution),
+        "model_unit_tco2e": data.scaling.tco2e_per_unit,
         "currency": scenario.currency,
         "timings": {
             "load": round(loaded - started, 3),

@@ -20,7 +20,7 @@ import pandas as pd
 from .errors import InputError
 from .gwp import normalise_gas, resolve_gwp
 from .scenario import Scenario
-from .units import to_model_quantity
+from .units import Scaling, choose_scaling
 
 log = logging.getLogger(__name__)
 
@@ -222,7 +222,8 @@ def _reject_unknown(table: pd.DataFrame, column: str, known: pd.Index, where: st
 class ModelData:
     """Validated, scaled inputs of one scenario. The model sees only this.
 
-    Quantities ending ``_mt`` are MtCO2e (model units); money is per tCO2e (= million per MtCO2e).
+    Quantities ending ``_scaled`` are tCO2e divided by ``scaling.tco2e_per_unit`` (model units);
+    money is per tCO2e, which needs no scaling.
     Integer columns ``firm``, ``market``, ``sector``, ``year`` are positions in the tuples below.
     """
 
@@ -236,23 +237,25 @@ class ModelData:
     firms: pd.DataFrame
     """Covered firms: firm_id, sector_name, region, sector, market."""
     baselines: pd.DataFrame
-    """firm, gas, year, baseline_mt: baseline emissions per gas in MtCO2e."""
+    """firm, gas, year, baseline_scaled: baseline emissions per gas in scaled tCO2e."""
     firm_baselines: pd.DataFrame
-    """firm, year, baseline_mt: all gases together."""
+    """firm, year, baseline_scaled: all gases together."""
     steps: pd.DataFrame
     """Abatement steps (one option in one year): firm, sector, market, year, option, gas,
-    potential_mt (capped at the firm's baseline of the gas), cost_per_tco2e,
+    potential_scaled (capped at the firm's baseline of the gas), cost_per_tco2e,
     output_loss_per_tco2e (output units given up per tCO2e abated), limit (the baseline_limit row
     it belongs to, or -1)."""
     baseline_limits: pd.DataFrame
     """Firm-gas-years whose options could together abate more than the baseline: firm, gas, year,
-    baseline_mt. Only these need a baseline_limit row."""
+    baseline_scaled. Only these need a baseline_limit row."""
     sector_years: pd.DataFrame
-    """sector, year, market, cap_mt (NaN under a benchmark), benchmark (NaN under a cap)."""
+    """sector, year, market, cap_scaled (NaN under a benchmark), benchmark (NaN under a cap)."""
     activity: pd.DataFrame
     """firm, year, output for firms whose sector-year allocates by benchmark."""
     offset_steps: pd.DataFrame
-    """step, year, market, quantity_mt, price: offset supply available to each market-year."""
+    """step, year, market, quantity_scaled, price: offset supply available to each market-year."""
+    scaling: Scaling = Scaling(1.0)
+    """Model units of this instance (chosen from the largest market-year baseline)."""
     input_hashes: dict[str, str] = field(default_factory=dict)
     """SHA-256 of every input file."""
 
@@ -306,12 +309,16 @@ def load_data(scenario: Scenario) -> ModelData:
     _reject_unknown(emissions, "gas", pd.Index(gwp), emissions_where, "gas (not in the GWP table)")
     _reject_duplicates(emissions, ["firm_id", "year", "gas"], emissions_where, "firm, year and gas")
     emissions = emissions[emissions["firm_id"].isin(firm_position.index) & emissions["year"].isin(years)]
+    baseline_tco2e = emissions["baseline_t"].to_numpy() * emissions["gas"].map(gwp).to_numpy()
+    firm_of_row = firm_position.loc[emissions["firm_id"]].to_numpy()
+    year_of_row = emissions["year"].map(year_position).to_numpy(dtype=np.int64)
+    scaling = _scaling(baseline_tco2e, covered["market"].to_numpy()[firm_of_row], year_of_row)
     baselines = pd.DataFrame(
         {
-            "firm": firm_position.loc[emissions["firm_id"]].to_numpy(),
+            "firm": firm_of_row,
             "gas": emissions["gas"].to_numpy(),
-            "year": emissions["year"].map(year_position).to_numpy(dtype=np.int64),
-            "baseline_mt": to_model_quantity(emissions["baseline_t"].to_numpy() * emissions["gas"].map(gwp).to_numpy()),
+            "year": year_of_row,
+            "baseline_scaled": scaling.to_model(baseline_tco2e),
         }
     )
     baselines = baselines.sort_values(["firm", "gas", "year"], kind="stable").reset_index(drop=True)
@@ -324,12 +331,12 @@ def load_data(scenario: Scenario) -> ModelData:
     _reject_unknown(options, "gas", pd.Index(gwp), options_where, "gas (not in the GWP table)")
     steps = _expand_steps(options, years, options_where)
     steps = steps[steps["firm_id"].isin(firm_position.index)]
-    steps = _scale_steps(steps, firm_position, covered, year_position, gwp)
+    steps = _scale_steps(steps, firm_position, covered, year_position, gwp, scaling)
     steps, baseline_limits = _cap_at_baselines(steps, baselines)
 
-    sector_years = _sector_years(scenario, sectors, markets, market_of_sector)
+    sector_years = _sector_years(scenario, sectors, markets, market_of_sector, scaling)
     activity = _activity(scenario, covered, firm_position, sector_years, year_position, all_firm_ids)
-    offset_steps = _offset_steps(scenario, markets, years)
+    offset_steps = _offset_steps(scenario, markets, years, scaling)
 
     hashes = {"scenario": file_sha256(scenario.source)} if scenario.source else {}
     for name in ("firms", "emissions", "options", "activity"):
@@ -354,8 +361,17 @@ def load_data(scenario: Scenario) -> ModelData:
         sector_years=sector_years,
         activity=activity,
         offset_steps=offset_steps,
+        scaling=scaling,
         input_hashes=hashes,
     )
+
+
+def _scaling(baseline_tco2e: np.ndarray, market: np.ndarray, year: np.ndarray) -> Scaling:
+    """Model units from the largest market-year baseline (see ``units.choose_scaling``)."""
+    if len(baseline_tco2e) == 0:
+        return choose_scaling(0.0)
+    totals = pd.Series(baseline_tco2e).groupby([market, year]).sum()
+    return choose_scaling(float(totals.max()))
 
 
 def _freeze(array: np.ndarray) -> None:
@@ -364,9 +380,9 @@ def _freeze(array: np.ndarray) -> None:
 
 def _firm_year_totals(baselines: pd.DataFrame, n_firms: int, n_years: int) -> pd.DataFrame:
     totals = np.zeros((n_firms, n_years))
-    np.add.at(totals, (baselines["firm"].to_numpy(), baselines["year"].to_numpy()), baselines["baseline_mt"].to_numpy())
+    np.add.at(totals, (baselines["firm"].to_numpy(), baselines["year"].to_numpy()), baselines["baseline_scaled"].to_numpy())
     firm_index, year_index = np.meshgrid(np.arange(n_firms), np.arange(n_years), indexing="ij")
-    return pd.DataFrame({"firm": firm_index.ravel(), "year": year_index.ravel(), "baseline_mt": totals.ravel()})
+    return pd.DataFrame({"firm": firm_index.ravel(), "year": year_index.ravel(), "baseline_scaled": totals.ravel()})
 
 
 def _expand_steps(options: pd.DataFrame, years: tuple[int, ...], where: str) -> pd.DataFrame:
@@ -388,6 +404,7 @@ def _scale_steps(
     covered: pd.DataFrame,
     year_position: dict[int, int],
     gwp: dict[str, float],
+    scaling: Scaling,
 ) -> pd.DataFrame:
     firm = firm_position.loc[steps["firm_id"]].to_numpy()
     gas_gwp = steps["gas"].map(gwp).to_numpy()
@@ -399,7 +416,7 @@ def _scale_steps(
             "year": steps["year"].map(year_position).to_numpy(dtype=np.int64),
             "option": steps["option"].to_numpy(),
             "gas": steps["gas"].to_numpy(),
-            "potential_mt": to_model_quantity(steps["potential_t"].to_numpy() * gas_gwp),
+            "potential_scaled": scaling.to_model(steps["potential_t"].to_numpy() * gas_gwp),
             "cost_per_tco2e": steps["cost_per_t"].to_numpy() / gas_gwp,
             "output_loss_per_tco2e": steps["output_loss"].to_numpy() / gas_gwp,
             "row": steps["row"].to_numpy(),
@@ -413,21 +430,25 @@ def _cap_at_baselines(steps: pd.DataFrame, baselines: pd.DataFrame) -> tuple[pd.
     could never bind, and dropping it keeps the LP small."""
     keys = ["firm", "gas", "year"]
     merged = steps.merge(baselines, on=keys, how="left")
-    baseline = merged["baseline_mt"].fillna(0.0).to_numpy()
-    merged["potential_mt"] = np.minimum(merged["potential_mt"].to_numpy(), baseline)
-    totals = merged.groupby(keys, sort=True)["potential_mt"].sum().rename("total_mt").reset_index()
-    totals = totals.merge(baselines, on=keys, how="left").fillna({"baseline_mt": 0.0})
-    binding = totals[totals["total_mt"] > totals["baseline_mt"] * (1 + 1e-12)]
-    limits = binding[keys + ["baseline_mt"]].reset_index(drop=True)
+    baseline = merged["baseline_scaled"].fillna(0.0).to_numpy()
+    merged["potential_scaled"] = np.minimum(merged["potential_scaled"].to_numpy(), baseline)
+    totals = merged.groupby(keys, sort=True)["potential_scaled"].sum().rename("total_mt").reset_index()
+    totals = totals.merge(baselines, on=keys, how="left").fillna({"baseline_scaled": 0.0})
+    binding = totals[totals["total_mt"] > totals["baseline_scaled"] * (1 + 1e-12)]
+    limits = binding[keys + ["baseline_scaled"]].reset_index(drop=True)
     limits["limit"] = np.arange(len(limits), dtype=np.int64)
-    merged = merged.drop(columns="baseline_mt").merge(limits[keys + ["limit"]], on=keys, how="left")
+    merged = merged.drop(columns="baseline_scaled").merge(limits[keys + ["limit"]], on=keys, how="left")
     merged["limit"] = merged["limit"].fillna(-1).astype(np.int64)
     merged = merged.sort_values("row", kind="stable").reset_index(drop=True)
     return merged, limits.drop(columns="limit")
 
 
 def _sector_years(
-    scenario: Scenario, sectors: tuple[str, ...], markets: tuple[str, ...], market_of_sector: dict[str, str]
+    scenario: Scenario,
+    sectors: tuple[str, ...],
+    markets: tuple[str, ...],
+    market_of_sector: dict[str, str],
+    scaling: Scaling,
 ) -> pd.DataFrame:
     rows = []
     for sector_position, sector in enumerate(sectors):
@@ -440,7 +461,7 @@ def _sector_years(
                     "sector": sector_position,
                     "year": year_position,
                     "market": market,
-                    "cap_mt": np.nan if cap is None else to_model_quantity(cap),
+                    "cap_scaled": np.nan if cap is None else scaling.to_model(cap),
                     "benchmark": policy.benchmark.get(year, np.nan),
                 }
             )
@@ -486,7 +507,7 @@ def _activity(
     return needed.sort_values(["firm", "year"]).reset_index(drop=True)
 
 
-def _offset_steps(scenario: Scenario, markets: tuple[str, ...], years: tuple[int, ...]) -> pd.DataFrame:
+def _offset_steps(scenario: Scenario, markets: tuple[str, ...], years: tuple[int, ...], scaling: Scaling) -> pd.DataFrame:
     rows = []
     for step_position, step in enumerate(scenario.offsets):
         for year_position, year in enumerate(years):
@@ -500,9 +521,9 @@ def _offset_steps(scenario: Scenario, markets: tuple[str, ...], years: tuple[int
                         "step": step_position,
                         "year": year_position,
                         "market": market_position,
-                        "quantity_mt": to_model_quantity(step.quantity_tco2e),
+                        "quantity_scaled": scaling.to_model(step.quantity_tco2e),
                         "price": step.price,
                     }
                 )
-    columns = {"step": np.int64, "year": np.int64, "market": np.int64, "quantity_mt": float, "price": float}
+    columns = {"step": np.int64, "year": np.int64, "market": np.int64, "quantity_scaled": float, "price": float}
     return pd.DataFrame(rows, columns=list(columns)).astype(columns)

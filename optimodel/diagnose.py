@@ -7,7 +7,7 @@ import pyomo.environ as pyo
 from .errors import InfeasibleError, Shortfall
 from .scenario import Scenario
 from .solve import ConstantRowInfeasible, compile_model, solve_elastic
-from .units import from_model_quantity
+from .data import ModelData
 
 
 def constant_shortfalls(model: pyo.ConcreteModel) -> dict[tuple[str, int], float]:
@@ -20,7 +20,7 @@ def constant_shortfalls(model: pyo.ConcreteModel) -> dict[tuple[str, int], float
     return shortfalls
 
 
-def diagnose_infeasible(model: pyo.ConcreteModel, scenario: Scenario) -> InfeasibleError:
+def diagnose_infeasible(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario) -> InfeasibleError:
     """Every market-year short of allowances, with the least total shortfall in tCO2e.
 
     Rows with nothing in them are read off directly; for the rest the market rows are made
@@ -40,7 +40,7 @@ def diagnose_infeasible(model: pyo.ConcreteModel, scenario: Scenario) -> Infeasi
             model.market_balance[key].activate()
     order = {market: position for position, market in enumerate(model.markets)}
     listed = [
-        Shortfall(market, year, float(from_model_quantity(value)))
+        Shortfall(market, year, float(data.scaling.from_model(value)))
         for (market, year), value in sorted(shortfalls.items(), key=lambda item: (order[item[0][0]], item[0][1]))
     ]
     return InfeasibleError(listed)

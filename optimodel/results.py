@@ -15,7 +15,6 @@ import pandas as pd
 from .data import ModelData
 from .model.allocation import benchmark_by_firm_year
 from .solve import CompiledLp, LpSolution
-from .units import from_model_money, from_model_quantity
 
 PRICE_COLUMNS = ["market", "year", "price", "price_low", "price_high"]
 MARKET_COLUMNS = [
@@ -103,7 +102,7 @@ def make_result(
         [solution.col_value[abatement_columns[s]] if s in abatement_columns else 0.0 for s in range(len(steps))]
     )
     # Abatement never goes below zero; HiGHS may return -1e-12.
-    step_abatement = from_model_quantity(np.clip(step_abatement_mt, 0.0, None))
+    step_abatement = data.scaling.from_model(np.clip(step_abatement_mt, 0.0, None))
     step_cost = step_abatement * steps["cost_per_tco2e"].to_numpy()
 
     price_table = pd.DataFrame(
@@ -129,7 +128,7 @@ def _firm_table(data: ModelData, step_abatement: np.ndarray, step_cost: np.ndarr
     n_firms, n_years = len(data.firms), len(data.years)
     firm_index = np.repeat(np.arange(n_firms), n_years)
     year_index = np.tile(np.arange(n_years), n_firms)
-    baseline = from_model_quantity(data.firm_baselines["baseline_mt"].to_numpy())
+    baseline = data.scaling.from_model(data.firm_baselines["baseline_scaled"].to_numpy())
     abatement = _firm_year_sum(data, step_abatement)
     cost = _firm_year_sum(data, step_cost)
     emissions = baseline - abatement
@@ -168,7 +167,7 @@ def _allocation(
     baseline is zero); benchmark sectors give benchmark x (output - output lost to abatement)."""
     n_years = len(data.years)
     sector_years = data.sector_years.set_index(["sector", "year"])
-    cap = from_model_quantity(sector_years["cap_mt"].to_numpy())
+    cap = data.scaling.from_model(sector_years["cap_scaled"].to_numpy())
     cap_by_sector_year = dict(zip(sector_years.index, cap))
     sector_baseline = pd.Series(baseline).groupby([firm_sector, year_index]).transform("sum").to_numpy()
     sector_count = pd.Series(baseline).groupby([firm_sector, year_index]).transform("size").to_numpy()
@@ -217,11 +216,11 @@ def _market_table(
 ) -> pd.DataFrame:
     def column_value(name: str, key) -> float:
         position = compiled.columns.get(name, {}).get(key)
-        return 0.0 if position is None else float(from_model_quantity(solution.col_value[position]))
+        return 0.0 if position is None else float(data.scaling.from_model(solution.col_value[position]))
 
     offsets: dict[tuple[str, int], float] = {}
     for (step, market, year), position in compiled.columns.get("offset_use", {}).items():
-        offsets[(market, year)] = offsets.get((market, year), 0.0) + float(from_model_quantity(solution.col_value[position]))
+        offsets[(market, year)] = offsets.get((market, year), 0.0) + float(data.scaling.from_model(solution.col_value[position]))
 
     totals = firms.groupby(["market", "year"])[["allocation_tco2e", "emissions_tco2e"]].sum()
     rows = []
@@ -248,6 +247,6 @@ def _market_table(
     return table[MARKET_COLUMNS + extra]
 
 
-def objective_money(solution: LpSolution) -> float:
+def objective_money(data: ModelData, solution: LpSolution) -> float:
     """The LP objective in money (first-year money when discounting)."""
-    return float(from_model_money(solution.objective))
+    return float(data.scaling.money_from_model(solution.objective))

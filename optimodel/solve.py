@@ -38,6 +38,8 @@ RELATIVE_TOLERANCE = 1e-7
 """Ranging widths and residuals below this (relative to the row's scale) count as zero; it
 matches HiGHS's default primal feasibility tolerance."""
 MAX_INTERVAL_REFINEMENTS = 40
+PROBE_FLOOR = 10.0
+"""Re-solves for price intervals move a right-hand side by at least this many tolerances."""
 
 
 class ConstantRowInfeasible(Exception):
@@ -250,12 +252,20 @@ def _price_intervals(highs: highspy.Highs, compiled: CompiledLp, result: LpSolut
         scale = max(1.0, abs(right_hand_side), abs(result.row_value[row]))
         tolerance = RELATIVE_TOLERANCE * scale
         slope = -result.row_dual[row]
-        low = slope if ranging.row_bound_up.value_[row] > right_hand_side + tolerance else None
-        high = slope if ranging.row_bound_dn.value_[row] < right_hand_side - tolerance else None
-        if low is None:
-            low = _one_sided_slope(highs, basis, row, right_hand_side, +1, scale, tolerance)
-        if high is None:
-            high = _one_sided_slope(highs, basis, row, right_hand_side, -1, scale, tolerance)
+        if basis.row_status[row] == highspy.HighsBasisStatus.kBasic:
+            # The slack is in the basis: one more allowance changes nothing; one fewer does only
+            # when no allowance is spare.
+            low = 0.0
+            spare = right_hand_side - result.row_value[row] > tolerance
+            high = 0.0 if spare else _one_sided_slope(highs, basis, row, right_hand_side, -1, scale, tolerance)
+        else:
+            # HiGHS ranging: the interval of right-hand sides over which this basis stays optimal.
+            low = slope if ranging.row_bound_up.value_[row] > right_hand_side + tolerance else None
+            high = slope if ranging.row_bound_dn.value_[row] < right_hand_side - tolerance else None
+            if low is None:
+                low = _one_sided_slope(highs, basis, row, right_hand_side, +1, scale, tolerance)
+            if high is None:
+                high = _one_sided_slope(highs, basis, row, right_hand_side, -1, scale, tolerance)
         result.balance_low[key] = max(low, 0.0)
         result.balance_high[key] = max(high, 0.0)
 
@@ -270,33 +280,48 @@ def _ranging(highs: highspy.Highs):
 def _one_sided_slope(
     highs: highspy.Highs, basis, row: int, right_hand_side: float, direction: int, scale: float, tolerance: float
 ) -> float:
-    """Minus the dual just beside ``right_hand_side`` (direction +1: one more allowance)."""
-    distance = 1e-4 * scale
+    """Minus the dual just beside ``right_hand_side`` (direction +1: one more allowance).
+
+    The probe distance never falls below ``PROBE_FLOOR`` x the tolerance: closer than that,
+    HiGHS's own feasibility tolerance would accept the old basis and hide the step.
+    """
+    floor = PROBE_FLOOR * tolerance
+    distance = max(1e-4 * scale, floor)
     try:
         for _ in range(MAX_INTERVAL_REFINEMENTS):
             highs.changeRowBounds(row, -INFINITY, right_hand_side + direction * distance)
             highs.setBasis(basis)
             highs.run()
             status = highs.getModelStatus()
-            if status == highspy.HighsModelStatus.kInfeasible and direction < 0:
-                if distance <= tolerance:
+            if direction < 0 and status in (
+                highspy.HighsModelStatus.kInfeasible,
+                highspy.HighsModelStatus.kUnboundedOrInfeasible,
+            ):
+                if distance <= floor:
                     return math.inf
-                distance /= 1000.0
+                distance = max(distance / 1000.0, floor)
                 continue
             if status != highspy.HighsModelStatus.kOptimal:
                 raise SolverError(f"re-solve for a price interval ended {highs.modelStatusToString(status)}")
-            dual = highs.getSolution().row_dual[row]
-            ranging = _ranging(highs)
-            # The new basis must still be optimal back at the original right-hand side.
-            if direction > 0:
-                reaches = ranging.row_bound_dn.value_[row] <= right_hand_side + tolerance
-                edge = ranging.row_bound_dn.value_[row] - right_hand_side
+            probe = highs.getSolution()
+            dual = probe.row_dual[row]
+            if highs.getBasis().row_status[row] == highspy.HighsBasisStatus.kBasic:
+                # A basic row's solution does not depend on its bound: valid back at the
+                # original right-hand side while the row fits under it.
+                reaches = probe.row_value[row] <= right_hand_side + tolerance
+                edge = probe.row_value[row] - right_hand_side
             else:
-                reaches = ranging.row_bound_up.value_[row] >= right_hand_side - tolerance
-                edge = right_hand_side - ranging.row_bound_up.value_[row]
-            if reaches:
+                # The new basis must still be optimal back at the original right-hand side.
+                ranging = _ranging(highs)
+                if direction > 0:
+                    reaches = ranging.row_bound_dn.value_[row] <= right_hand_side + tolerance
+                    edge = ranging.row_bound_dn.value_[row] - right_hand_side
+                else:
+                    reaches = ranging.row_bound_up.value_[row] >= right_hand_side - tolerance
+                    edge = right_hand_side - ranging.row_bound_up.value_[row]
+            if reaches or distance <= floor:
                 return -dual
-            distance = max(edge / 2.0, tolerance)
+            distance = max(edge / 2.0, floor)
         raise SolverError("price interval did not converge; another step lies too close to the cap")
     finally:
         highs.changeRowBounds(row, -INFINITY, right_hand_side)

@@ -1,30 +1,47 @@
 """Units and scaling, in one place.
 
-The model works in MtCO2e and million units of money, so that HiGHS sees coefficients near 1:
-a firm's abatement step of 50 kt is 0.05, a sector cap of 1.7 Gt is 1700. Money per tCO2e is the
-same number as million money per MtCO2e, so costs and prices need no scaling at all, and the duals
-of the market rows come out directly in money per tCO2e.
+HiGHS works best when the numbers it sees are near 1. The model therefore counts quantities in
+a unit of 10^k tCO2e chosen per instance (``choose_scaling``): the largest market-year's baseline
+becomes about 10^3 units (a national market of 8 Gt is counted in Mt; a two-firm test in tonnes).
+Money is scaled by the same factor, so costs and prices per tCO2e need no scaling at all, and the
+duals of the market rows come out directly in money per tCO2e.
 """
 
 from __future__ import annotations
 
-TCO2E_PER_MODEL_UNIT = 1.0e6
-"""Tonnes CO2e in one model quantity unit (MtCO2e)."""
+import math
+from dataclasses import dataclass
 
-MONEY_PER_MODEL_UNIT = 1.0e6
-"""Money in one model objective unit (million CNY by default)."""
-
-
-def to_model_quantity(tco2e):
-    """tCO2e -> model units (MtCO2e). Works on floats and numpy arrays."""
-    return tco2e / TCO2E_PER_MODEL_UNIT
+TARGET_LARGEST_QUANTITY = 1.0e3
+"""The largest market-year baseline, in model units, is brought near this value."""
+FINEST_UNIT_TCO2E = 1.0
+COARSEST_UNIT_TCO2E = 1.0e6
 
 
-def from_model_quantity(model_quantity):
-    """Model units (MtCO2e) -> tCO2e."""
-    return model_quantity * TCO2E_PER_MODEL_UNIT
+@dataclass(frozen=True)
+class Scaling:
+    """Conversion between user units (tCO2e, money) and model units."""
+
+    tco2e_per_unit: float
+    """tCO2e in one model quantity unit; money in one model objective unit is the same factor."""
+
+    def to_model(self, tco2e):
+        """tCO2e -> model units. Works on floats and numpy arrays."""
+        return tco2e / self.tco2e_per_unit
+
+    def from_model(self, quantity):
+        """Model units -> tCO2e."""
+        return quantity * self.tco2e_per_unit
+
+    def money_from_model(self, value):
+        """Objective units -> money."""
+        return value * self.tco2e_per_unit
 
 
-def from_model_money(model_money):
-    """Model objective units (million money) -> money."""
-    return model_money * MONEY_PER_MODEL_UNIT
+def choose_scaling(largest_quantity_tco2e: float) -> Scaling:
+    """A power of ten between 1 t and 1 Mt that brings the largest quantity near 10^3 units."""
+    if not largest_quantity_tco2e > 0 or not math.isfinite(largest_quantity_tco2e):
+        return Scaling(FINEST_UNIT_TCO2E)
+    exponent = math.floor(math.log10(largest_quantity_tco2e / TARGET_LARGEST_QUANTITY))
+    unit = min(max(10.0**exponent, FINEST_UNIT_TCO2E), COARSEST_UNIT_TCO2E)
+    return Scaling(unit)

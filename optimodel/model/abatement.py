@@ -28,25 +28,25 @@ def add_abatement(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario)
 
     | symbol | component | data column | unit |
     |---|---|---|---|
-    | :math:`a_s` | ``abatement[step]`` | | MtCO2e |
-    | :math:`\bar a_s` | bound of ``abatement`` | steps.potential_mt (options.potential_t x GWP, at most the baseline) | MtCO2e |
+    | :math:`a_s` | ``abatement[step]`` | | scaled tCO2e |
+    | :math:`\bar a_s` | bound of ``abatement`` | steps.potential_scaled (options.potential_t x GWP, at most the baseline) | scaled tCO2e |
     | :math:`c_s` | objective coefficient | steps.cost_per_tco2e (options.cost_per_t / GWP) | money/tCO2e |
-    | :math:`B_{f,g,t}` | ``baseline_limit`` right-hand side | baselines.baseline_mt (emissions.baseline_t x GWP) | MtCO2e |
+    | :math:`B_{f,g,t}` | ``baseline_limit`` right-hand side | baselines.baseline_scaled (emissions.baseline_t x GWP) | scaled tCO2e |
     | :math:`\delta_t` | discount weight | (1 + discount_rate)^-(t - t0) | - |
     """
     steps = data.steps
     model.abatement = pyo.Var(model.steps, domain=pyo.NonNegativeReals, dense=True)
-    for step, upper in enumerate(steps["potential_mt"].tolist()):
+    for step, upper in enumerate(steps["potential_scaled"].tolist()):
         model.abatement[step].setub(upper)
 
     limits = data.baseline_limits
     limit_members = group_positions(steps["limit"].to_numpy())
     limit_members.pop((-1,), None)
     model.baseline_limits = pyo.RangeSet(0, len(limits) - 1)
-    baseline_mt = limits["baseline_mt"].tolist()
+    baseline_scaled = limits["baseline_scaled"].tolist()
 
     def baseline_limit_rule(model, limit):
-        return pyo.quicksum((model.abatement[int(step)] for step in limit_members[(limit,)]), linear=True) <= baseline_mt[limit]
+        return pyo.quicksum((model.abatement[int(step)] for step in limit_members[(limit,)]), linear=True) <= baseline_scaled[limit]
 
     model.baseline_limit = pyo.Constraint(model.baseline_limits, rule=baseline_limit_rule)
 
@@ -57,7 +57,7 @@ def add_abatement(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario)
     for (market, year), members in group_positions(
         firm_market[baselines["firm"].to_numpy()], baselines["year"].to_numpy()
     ).items():
-        terms.emissions.add_constant((markets[market], years[year]), baselines["baseline_mt"].to_numpy()[members].sum())
+        terms.emissions.add_constant((markets[market], years[year]), baselines["baseline_scaled"].to_numpy()[members].sum())
     for (market, year), members in group_positions(steps["market"].to_numpy(), steps["year"].to_numpy()).items():
         key = (markets[market], years[year])
         terms.emissions.add(key, [-1.0] * len(members), [model.abatement[int(step)] for step in members])

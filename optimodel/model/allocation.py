@@ -7,7 +7,6 @@ import pyomo.environ as pyo
 
 from ..data import ModelData
 from ..scenario import Scenario
-from ..units import to_model_quantity
 
 
 def add_allocation(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario) -> None:
@@ -28,15 +27,15 @@ def add_allocation(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario
 
     | symbol | component | data column | unit |
     |---|---|---|---|
-    | :math:`C_{k,t}` | constant of ``terms.issued`` | sector_years.cap_mt (sectors.K.cap_tco2e) | MtCO2e |
+    | :math:`C_{k,t}` | constant of ``terms.issued`` | sector_years.cap_scaled (sectors.K.cap_tco2e) | scaled tCO2e |
     | :math:`\beta_{k,t}` | coefficient | sector_years.benchmark (sectors.K.benchmark) | tCO2e/unit |
     | :math:`Q_{f,t}` | constant | activity.output | unit of output |
     | :math:`\lambda_s` | coefficient on ``abatement[s]`` | steps.output_loss_per_tco2e (options.output_loss / GWP) | unit/tCO2e |
     """
     terms, years, markets = model.terms, data.years, data.markets
     sector_years = data.sector_years
-    for row in sector_years[sector_years["cap_mt"].notna()].itertuples(index=False):
-        terms.issued.add_constant((markets[row.market], years[row.year]), row.cap_mt)
+    for row in sector_years[sector_years["cap_scaled"].notna()].itertuples(index=False):
+        terms.issued.add_constant((markets[row.market], years[row.year]), row.cap_scaled)
 
     benchmark = benchmark_by_firm_year(data)
     if not benchmark:
@@ -45,7 +44,7 @@ def add_allocation(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario
     firm_market = data.firms["market"].to_numpy()
     for firm, year, output in zip(activity["firm"].tolist(), activity["year"].tolist(), activity["output"].tolist()):
         key = (markets[firm_market[firm]], years[year])
-        terms.issued.add_constant(key, to_model_quantity(benchmark[(firm, year)] * output))
+        terms.issued.add_constant(key, data.scaling.to_model(benchmark[(firm, year)] * output))
 
     steps = data.steps
     losing = np.flatnonzero(steps["output_loss_per_tco2e"].to_numpy() > 0)

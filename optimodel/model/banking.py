@@ -28,9 +28,9 @@ def add_banking(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario) -
 
     | symbol | component | data / scenario | unit |
     |---|---|---|---|
-    | :math:`b_{m,t}` | ``bank[market, year]`` | markets.M.banking | MtCO2e |
+    | :math:`b_{m,t}` | ``bank[market, year]`` | markets.M.banking | scaled tCO2e |
     | :math:`\theta_m` | ``borrowing_limit`` coefficient | markets.M.borrowing | share |
-    | :math:`I_{m,t'}` | ledger ``terms.issued`` | see ``add_allocation`` | MtCO2e |
+    | :math:`I_{m,t'}` | ledger ``terms.issued`` | see ``add_allocation`` | scaled tCO2e |
     """
     policies = scenario.market_policies()
     carrying = [market for market in data.markets if policies[market].banking or policies[market].borrowing > 0]

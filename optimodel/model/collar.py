@@ -27,9 +27,9 @@ def add_price_collar(model: pyo.ConcreteModel, data: ModelData, scenario: Scenar
 
     | symbol | component | scenario | unit |
     |---|---|---|---|
-    | :math:`z_{m,t}` | ``ceiling_sales[market, year]`` | markets.M.price_ceiling | MtCO2e |
-    | :math:`w_{m,t}` | ``withheld[market, year]`` | markets.M.price_floor | MtCO2e |
-    | :math:`I_{m,t}` | ledger ``terms.issued`` | see ``add_allocation`` | MtCO2e |
+    | :math:`z_{m,t}` | ``ceiling_sales[market, year]`` | markets.M.price_ceiling | scaled tCO2e |
+    | :math:`w_{m,t}` | ``withheld[market, year]`` | markets.M.price_floor | scaled tCO2e |
+    | :math:`I_{m,t}` | ledger ``terms.issued`` | see ``add_allocation`` | scaled tCO2e |
     """
     policies = scenario.market_policies()
     discount = dict(zip(data.years, data.discount.tolist()))

@@ -27,9 +27,9 @@ def add_market_balance(model: pyo.ConcreteModel, data: ModelData, scenario: Scen
 
     | symbol | component | source | unit |
     |---|---|---|---|
-    | :math:`E_{m,t}` | ledger ``terms.emissions`` | ``add_abatement`` | MtCO2e |
-    | :math:`I_{m,t}` | ledger ``terms.issued`` | ``add_allocation`` | MtCO2e |
-    | :math:`u, b, z, w` | ledger ``terms.supply`` | ``add_offsets``, ``add_banking``, ``add_price_collar`` | MtCO2e |
+    | :math:`E_{m,t}` | ledger ``terms.emissions`` | ``add_abatement`` | scaled tCO2e |
+    | :math:`I_{m,t}` | ledger ``terms.issued`` | ``add_allocation`` | scaled tCO2e |
+    | :math:`u, b, z, w` | ledger ``terms.supply`` | ``add_offsets``, ``add_banking``, ``add_price_collar`` | scaled tCO2e |
     | :math:`\pi_{m,t}` | dual of ``market_balance[market, year]`` | prices.csv price | money/tCO2e |
     """
     terms = model.terms

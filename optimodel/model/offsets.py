@@ -30,11 +30,11 @@ def add_offsets(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario) -
 
     | symbol | component | data / scenario | unit |
     |---|---|---|---|
-    | :math:`u_{o,m,t}` | ``offset_use[step, market, year]`` | | MtCO2e |
-    | :math:`U_{o,t}` | bound, ``offset_supply`` rhs | offset_steps.quantity_mt ([[offsets]] quantity_tco2e) | MtCO2e |
+    | :math:`u_{o,m,t}` | ``offset_use[step, market, year]`` | | scaled tCO2e |
+    | :math:`U_{o,t}` | bound, ``offset_supply`` rhs | offset_steps.quantity_scaled ([[offsets]] quantity_tco2e) | scaled tCO2e |
     | :math:`p_o` | objective coefficient | offset_steps.price ([[offsets]] price) | money/tCO2e |
     | :math:`\ell_m` | ``offset_limit`` coefficient | markets.M.offset_limit | share |
-    | :math:`E_{m,t}` | ledger ``terms.emissions`` | see ``add_abatement`` | MtCO2e |
+    | :math:`E_{m,t}` | ledger ``terms.emissions`` | see ``add_abatement`` | scaled tCO2e |
     """
     policies = scenario.market_policies()
     limited = {market for market in data.markets if policies[market].offset_limit > 0}
@@ -47,7 +47,7 @@ def add_offsets(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario) -
         (int(step), markets[market], years[year])
         for step, market, year in zip(offers["step"], offers["market"], offers["year"])
     ]
-    quantity = dict(zip(purchases, offers["quantity_mt"].tolist()))
+    quantity = dict(zip(purchases, offers["quantity_scaled"].tolist()))
     model.offset_purchases = pyo.Set(initialize=purchases, dimen=3, ordered=True)
     model.offset_use = pyo.Var(model.offset_purchases, bounds=lambda model, *purchase: (0.0, quantity[purchase]))
 

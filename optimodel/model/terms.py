@@ -58,9 +58,9 @@ class ModelTerms:
     """The ledger of one model (stored as ``model.terms``). Keys are (market, year) pairs."""
 
     emissions: LinearTerms = field(default_factory=LinearTerms)
-    """Verified emissions of a market-year, MtCO2e: baseline minus abatement."""
+    """Verified emissions of a market-year, scaled tCO2e: baseline minus abatement."""
     issued: LinearTerms = field(default_factory=LinearTerms)
-    """Allowances issued to a market-year, MtCO2e: caps plus benchmark x output."""
+    """Allowances issued to a market-year, scaled tCO2e: caps plus benchmark x output."""
     supply: LinearTerms = field(default_factory=LinearTerms)
     """Other allowance supply of a market-year: bank, borrowing, offsets, ceiling sales, withholding."""
     cost: LinearTerms = field(default_factory=LinearTerms)
