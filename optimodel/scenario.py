@@ -234,8 +234,18 @@ def _raw_with_extends(path: Path, seen: tuple[Path, ...], top: Path) -> dict[str
     return _merge(_raw_with_extends(parent, seen + (parent,), top), raw)
 
 
+_TYPE_TAGS = {"str", "int", "float", "bool", "dict", "list"}
+
+
 def _dotted(location: tuple[Any, ...]) -> str:
-    return ".".join(str(part) for part in location if part != "[key]") or "(top level)"
+    """A pydantic error location as the scenario's dotted key. Union members add a type tag to
+    the location (``str-enum[GwpSet]``); that is pydantic's detail, not a key the user wrote."""
+    parts = [
+        str(part)
+        for part in location
+        if part != "[key]" and not (isinstance(part, str) and ("[" in part or part in _TYPE_TAGS))
+    ]
+    return ".".join(parts) or "(top level)"
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -246,7 +256,9 @@ def load_scenario(path: str | Path) -> Scenario:
     try:
         scenario = Scenario.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
+        # For a union (gwp: name or table) pydantic reports one error per member; the deepest
+        # location is the member the user meant (a table's bad entry beats "not a name").
+        first = max(exc.errors(), key=lambda error: len(error["loc"]))
         message = first["msg"]
         if first["type"] == "extra_forbidden":
             message = "unknown key"
