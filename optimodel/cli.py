@@ -23,6 +23,13 @@ def _parser() -> argparse.ArgumentParser:
     solve.add_argument("--out", type=Path, default=None, help="output folder (default runs/<name>)")
     validate = commands.add_parser("validate", help="check a scenario and its input tables")
     validate.add_argument("scenario", type=Path)
+    data = commands.add_parser("data", help="datasets")
+    data_commands = data.add_subparsers(dest="data_command", required=True)
+    generate = data_commands.add_parser("generate", help="generate a calibrated instance and a scenario for it")
+    generate.add_argument("--firms", type=int, default=3700, help="number of firms (default 3700, the calibrated size)")
+    generate.add_argument("--seed", type=int, default=2025, help="random seed (default 2025, the shipped dataset)")
+    generate.add_argument("--decline", type=float, default=0.02, help="yearly cap decline from 2027 (default 0.02)")
+    generate.add_argument("--out", type=Path, required=True, help="output folder")
     return parser
 
 
@@ -65,7 +72,20 @@ def command_validate(arguments: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"solve": command_solve, "validate": command_validate}
+def command_data(arguments: argparse.Namespace) -> int:
+    from .datasets.generate import write_instance
+    from .errors import InputError
+
+    if arguments.firms < 4:
+        raise InputError("--firms must be at least 4 (one firm per sector)", key="--firms")
+    if not 0.0 <= arguments.decline < 1.0:
+        raise InputError("--decline must be in [0, 1)", key="--decline")
+    scenario = write_instance(arguments.out, firms=arguments.firms, seed=arguments.seed, decline=arguments.decline)
+    print(f"wrote {arguments.out} (solve it with: optimodel solve {scenario})")
+    return 0
+
+
+COMMANDS = {"solve": command_solve, "validate": command_validate, "data": command_data}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,6 +96,10 @@ def main(argv: list[str] | None = None) -> int:
     except OptimodelError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
+    except BrokenPipeError:
+        # The reader of our output went away (e.g. `| head`): not a failure of the run.
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 1

@@ -282,7 +282,7 @@ def load_data(scenario: Scenario) -> ModelData:
     year_position = {year: position for position, year in enumerate(years)}
     market_of_sector = scenario.market_of_sector()
     markets = tuple(scenario.market_policies())
-    sectors = tuple(sorted(scenario.sectors))
+    sectors = tuple(sorted(scenario.covered_sectors))
 
     firms_where = _display(paths.firms)
     firms = read_table(paths.firms, FIRMS)

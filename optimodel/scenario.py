@@ -45,6 +45,9 @@ class DataPaths(_Closed):
 class SectorPolicy(_Closed):
     """One covered sector: firms of sectors without such a table are outside the ETS."""
 
+    covered: bool = True
+    """False takes the sector out of the ETS (optional addition: lets a variant that
+    ``extends`` another scenario drop a sector, since tables merge key by key)."""
     cap_tco2e: dict[int, float] = Field(default_factory=dict)
     """Absolute cap: allowances issued to the sector each year, tCO2e."""
     benchmark: dict[int, float] = Field(default_factory=dict)
@@ -170,6 +173,11 @@ class Scenario(_Closed):
         """The scenario as a plain dict after following ``extends`` (for run records)."""
         return self._resolved
 
+    @property
+    def covered_sectors(self) -> dict[str, SectorPolicy]:
+        """Sectors in the ETS (those not switched off with ``covered = false``)."""
+        return {name: policy for name, policy in self.sectors.items() if policy.covered}
+
     def market_of_sector(self) -> dict[str, str]:
         """Covered sector -> the market it trades in."""
         return {sector: market for market, policy in self.market_policies().items() for sector in policy.sectors}
@@ -178,7 +186,7 @@ class Scenario(_Closed):
         """Markets as declared, or the default single national market of every covered sector."""
         if self.markets:
             return dict(self.markets)
-        return {DEFAULT_MARKET: MarketPolicy(sectors=sorted(self.sectors))}
+        return {DEFAULT_MARKET: MarketPolicy(sectors=sorted(self.covered_sectors))}
 
     def discount_factor(self, year: int) -> float:
         """Weight of money in ``year``: (1 + r)^-(year - first year)."""
@@ -278,9 +286,9 @@ def check_scenario(scenario: Scenario, file: str) -> None:
         if not policy.sectors:
             raise InputError("a market needs at least one sector", file=file, key=f"markets.{market}.sectors")
         for sector in policy.sectors:
-            if sector not in scenario.sectors:
+            if sector not in scenario.covered_sectors:
                 raise InputError(
-                    f"sector {sector!r} is not covered (no [sectors.{sector}] table)",
+                    f"sector {sector!r} is not covered (no [sectors.{sector}] table, or covered = false)",
                     file=file,
                     key=f"markets.{market}.sectors",
                 )
@@ -292,10 +300,12 @@ def check_scenario(scenario: Scenario, file: str) -> None:
                 )
             seen[sector] = market
     if scenario.markets:
-        for sector in scenario.sectors:
+        for sector in scenario.covered_sectors:
             if sector not in seen:
                 raise InputError(f"covered sector {sector!r} is in no market", file=file, key=f"sectors.{sector}")
-    for sector, policy in scenario.sectors.items():
+    if not scenario.covered_sectors:
+        raise InputError("no sector is covered", file=file, key="sectors")
+    for sector, policy in scenario.covered_sectors.items():
         for year in scenario.years:
             has_cap, has_benchmark = year in policy.cap_tco2e, year in policy.benchmark
             if has_cap and has_benchmark:
