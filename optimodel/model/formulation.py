@@ -1,0 +1,94 @@
+"""docs/formulation.md, built from the ``add_*`` docstrings so the two can never drift."""
+
+from __future__ import annotations
+
+import inspect
+import re
+import textwrap
+
+from .abatement import add_abatement
+from .allocation import add_allocation
+from .banking import add_banking
+from .collar import add_price_collar
+from .market import add_market_balance
+from .objective import add_objective
+from .offsets import add_offsets
+
+FAMILIES = (
+    ("Abatement", add_abatement),
+    ("Allocation", add_allocation),
+    ("Banking and borrowing", add_banking),
+    ("Offsets", add_offsets),
+    ("Price collar", add_price_collar),
+    ("Market balance", add_market_balance),
+    ("Objective", add_objective),
+)
+
+PREAMBLE = """# The optimisation model
+
+<!-- Generated from the add_* docstrings by `python -m optimodel.model.formulation > docs/formulation.md`.
+     tests/test_docs.py fails when this file and the code disagree. -->
+
+optimodel is a linear program. `optimodel/model/build.py` declares it in this order, one module
+per constraint family; each family adds its variables and rows and contributes terms to a shared
+ledger (`model.terms`: each market-year's emissions, issued allowances and other supply, and the
+objective), which the market balance and the objective read last.
+
+Indices: $s$ an abatement step (one option of one firm in one year, a row of the options table),
+$f$ a firm, $g$ a gas, $k$ a sector, $m$ a market, $t$ a year, $o$ an offset supply step.
+Quantities are tCO2e through the scenario's GWP set, divided by one power of ten chosen per
+instance (`optimodel/units.py`); money is scaled by the same factor, so prices need no scaling.
+
+Duals become prices in exactly one place, `optimodel.solve.prices_from_duals`:
+price $= -y_{m,t} / \\delta_t$ where $y_{m,t} \\le 0$ is HiGHS's dual of `market_balance[m, t]`
+and $\\delta_t = (1+r)^{-(t-t_0)}$. Where the cap sits on a step of the cost curve the dual is not
+unique: `price_low` and `price_high` are the exact one-sided slopes of the optimal cost in the
+market row's right-hand side (HiGHS ranging, and warm-started re-solves beside the cap where the
+basis changes), and `price` is HiGHS's dual clamped into that interval.
+"""
+
+
+def _markdown(docstring: str) -> str:
+    """Turn ``.. math::`` blocks into fenced math blocks (one per equation, as equations are
+    separated by blank lines) and ``:math:`x``` roles into ``$x$``."""
+    lines = textwrap.dedent(docstring).strip().splitlines()
+    output: list[str] = []
+    equations: list[list[str]] = []
+    in_math = False
+
+    def flush() -> None:
+        for equation in equations:
+            if equation:
+                output.extend(["```math", *equation, "```", ""])
+        equations.clear()
+
+    for line in lines:
+        if line.strip() == ".. math::":
+            in_math = True
+            equations.append([])
+            continue
+        if in_math:
+            if line.strip() and not line.startswith(" "):
+                flush()
+                in_math = False
+            elif line.strip():
+                equations[-1].append(line.strip())
+                continue
+            else:
+                equations.append([])
+                continue
+        output.append(re.sub(r":math:`([^`]*)`", r"$\1$", line).replace("``", "`"))
+    flush()
+    return "\n".join(output)
+
+
+def formulation_markdown() -> str:
+    sections = [PREAMBLE]
+    for title, function in FAMILIES:
+        module = function.__module__.replace(".", "/")
+        sections.append(f"## {title}\n\n`{function.__name__}` in `{module}.py`\n\n{_markdown(inspect.getdoc(function) or '')}\n")
+    return "\n".join(sections)
+
+
+if __name__ == "__main__":
+    print(formulation_markdown(), end="")

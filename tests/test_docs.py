@@ -1,0 +1,38 @@
+"""The documentation agrees with the code."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from optimodel.model.formulation import FAMILIES, formulation_markdown
+from optimodel.results import FIRM_COLUMNS, MARKET_COLUMNS, OPTION_COLUMNS, PRICE_COLUMNS, SECTOR_COLUMNS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_formulation_doc_is_generated_from_the_docstrings():
+    assert (ROOT / "docs" / "formulation.md").read_text() == formulation_markdown(), (
+        "regenerate: python -m optimodel.model.formulation > docs/formulation.md"
+    )
+
+
+def test_every_constraint_family_documents_its_math_and_symbols():
+    for _, function in FAMILIES:
+        doc = function.__doc__ or ""
+        assert ".. math::" in doc, function.__name__
+        assert "| symbol | component |" in doc, function.__name__
+
+
+def test_readme_starts_with_the_two_commands_and_ci_runs_the_second():
+    readme = (ROOT / "README.md").read_text()
+    commands = re.findall(r"```sh\n(.*?)\n```", readme, flags=re.S)
+    assert "optimodel solve scenarios/expansion.toml" in commands[0]
+    assert "pytest" in commands[1]
+    assert commands[1] in (ROOT / ".ci" / "run").read_text()
+
+
+def test_formats_doc_names_every_output_column():
+    formats = (ROOT / "docs" / "formats.md").read_text()
+    for column in {*PRICE_COLUMNS, *MARKET_COLUMNS, *SECTOR_COLUMNS, *FIRM_COLUMNS, *OPTION_COLUMNS}:
+        assert f"`{column}`" in formats or column in formats, column
