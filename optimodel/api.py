@@ -15,7 +15,16 @@ from .diagnose import constant_shortfalls, diagnose_infeasible
 from .model import build_model
 from .results import Result, make_result, objective_money
 from .scenario import Scenario
-from .solve import ConstantRowInfeasible, Infeasible, compile_model, prices_from_duals, solve_lp
+from .solve import (
+    CompiledLp,
+    ConstantRowInfeasible,
+    Infeasible,
+    LpSolution,
+    compile_model,
+    prices_from_duals,
+    resolved_method,
+    solve_lp,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,27 +50,33 @@ def solve(scenario: Scenario, data: ModelData | None = None) -> Result:
     except Infeasible:
         raise diagnose_infeasible(model, data, scenario) from None
     solved = time.perf_counter()
+    result = result_for(scenario, data, compiled, solution)
+    result.summary["timings"] = {
+        "load": round(loaded - started, 3),
+        "build": round(built - loaded, 3),
+        "solve": round(solved - built - solution.interval_seconds, 3),
+        "price_intervals": round(solution.interval_seconds, 3),
+        "results": round(time.perf_counter() - solved, 3),
+        "total": round(time.perf_counter() - started, 3),
+    }
+    return result
+
+
+def result_for(scenario: Scenario, data: ModelData, compiled: CompiledLp, solution: LpSolution) -> Result:
+    """Prices from the duals, the result tables, and the run summary (without timings)."""
     prices = prices_from_duals(solution, compiled, data)
     result = make_result(data, compiled, solution, prices)
-    finished = time.perf_counter()
     result.summary = {
         "scenario": scenario.name,
         "status": solution.status,
         "objective": objective_money(data, solution),
         "model_unit_tco2e": data.scaling.tco2e_per_unit,
         "currency": scenario.currency,
-        "timings": {
-            "load": round(loaded - started, 3),
-            "build": round(built - loaded, 3),
-            "solve": round(solved - built, 3),
-            "price_intervals": round(solution.interval_seconds, 3),
-            "results": round(finished - solved, 3),
-            "total": round(finished - started, 3),
-        },
+        "timings": {"price_intervals": round(solution.interval_seconds, 3)},
         "solver": {
             "name": "HiGHS",
             "version": solution.solver_version,
-            "method": scenario.solver.method.value,
+            "method": resolved_method(scenario.solver.method, compiled.shape[1]).value,
             "presolve": scenario.solver.presolve,
             "iterations": solution.iterations,
             **solution.residuals,

@@ -23,6 +23,13 @@ def _parser() -> argparse.ArgumentParser:
     solve.add_argument("--out", type=Path, default=None, help="output folder (default runs/<name>)")
     validate = commands.add_parser("validate", help="check a scenario and its input tables")
     validate.add_argument("scenario", type=Path)
+    sweep = commands.add_parser("sweep", help="solve a scenario for every combination of values")
+    sweep.add_argument("scenario", type=Path)
+    sweep.add_argument("--set", dest="assignments", action="append", required=True, metavar="KEY=V1,V2,...",
+                       help="a dotted scenario key and its values; several --set make a grid")
+    sweep.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
+    sweep.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler")
+    sweep.add_argument("--out", type=Path, default=None, help="output folder (default runs/<name>-sweep)")
     data = commands.add_parser("data", help="datasets")
     data_commands = data.add_subparsers(dest="data_command", required=True)
     generate = data_commands.add_parser("generate", help="generate a calibrated instance and a scenario for it")
@@ -72,6 +79,34 @@ def command_validate(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def command_sweep(arguments: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .errors import InputError
+    from .scenario import load_scenario
+    from .sweep import parse_assignment, run_sweep, sweep_points
+
+    if arguments.workers < 1:
+        raise InputError("--workers must be at least 1", key="--workers")
+    assignments = [parse_assignment(text) for text in arguments.assignments]
+    base = load_scenario(arguments.scenario)
+    total = len(sweep_points(base, assignments))
+    out = arguments.out or Path("runs") / f"{base.name}-sweep"
+    with tqdm(total=total, unit="point", desc="sweep", file=sys.stderr, disable=None) as bar:
+        result = run_sweep(
+            arguments.scenario, assignments, workers=arguments.workers, scheduler=arguments.scheduler, progress=bar.update
+        )
+    result.write(out)
+    status = result.status
+    counts = ", ".join(f"{count} {name}" for name, count in status["status"].value_counts().items())
+    print(f"{total} points: {counts}; results written to {out}")
+    if result.failed:
+        names = ", ".join(point.run for point in result.failed)
+        print(f"error: {len(result.failed)} of {total} points failed ({names}); see {out / 'sweep_status.csv'}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def command_data(arguments: argparse.Namespace) -> int:
     from .datasets.generate import write_instance
     from .errors import InputError
@@ -85,7 +120,7 @@ def command_data(arguments: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"solve": command_solve, "validate": command_validate, "data": command_data}
+COMMANDS = {"solve": command_solve, "validate": command_validate, "sweep": command_sweep, "data": command_data}
 
 
 def main(argv: list[str] | None = None) -> int:

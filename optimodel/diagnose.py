@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pyomo.environ as pyo
 
+from .data import ModelData
 from .errors import InfeasibleError, Shortfall
 from .scenario import Scenario
-from .solve import ConstantRowInfeasible, compile_model, solve_elastic
-from .data import ModelData
+from .solve import CompiledLp, ConstantRowInfeasible, compile_model, solve_elastic
 
 
 def constant_shortfalls(model: pyo.ConcreteModel) -> dict[tuple[str, int], float]:
@@ -32,13 +32,24 @@ def diagnose_infeasible(model: pyo.ConcreteModel, data: ModelData, scenario: Sce
     for key in shortfalls:
         model.market_balance[key].deactivate()
     try:
-        shortfalls.update(solve_elastic(compile_model(model), scenario))
+        compiled = compile_model(model)
     except ConstantRowInfeasible:
-        pass
+        compiled = None
     finally:
         for key in shortfalls:
             model.market_balance[key].activate()
-    order = {market: position for position, market in enumerate(model.markets)}
+    if compiled is not None:
+        shortfalls.update(solve_elastic(compiled, scenario))
+    return shortfall_error(shortfalls, data)
+
+
+def infeasible_lp_error(compiled: CompiledLp, data: ModelData, scenario: Scenario) -> InfeasibleError:
+    """The same diagnosis on an already compiled LP (e.g. one whose caps a sweep has moved)."""
+    return shortfall_error(solve_elastic(compiled, scenario), data)
+
+
+def shortfall_error(shortfalls: dict[tuple[str, int], float], data: ModelData) -> InfeasibleError:
+    order = {market: position for position, market in enumerate(data.markets)}
     listed = [
         Shortfall(market, year, float(data.scaling.from_model(value)))
         for (market, year), value in sorted(shortfalls.items(), key=lambda item: (order[item[0][0]], item[0][1]))

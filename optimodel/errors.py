@@ -63,7 +63,7 @@ class InfeasibleError(OptimodelError):
         parts = [
             f"market {s.market} year {s.year} short by {s.shortfall_tco2e:,.0f} tCO2e" for s in shortfalls
         ]
-        text = "infeasible: " + ("; ".join(parts) if parts else "no feasible allocation of abatement")
+        text = "infeasible: " + ("; ".join(parts) if parts else "no market-year is short of allowances, another limit cannot be met")
         if detail:
             text += f" ({detail})"
         super().__init__(text)

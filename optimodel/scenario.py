@@ -95,6 +95,9 @@ class OffsetStep(_Closed):
 class SolverMethod(str, Enum):
     """HiGHS algorithm for the main solve."""
 
+    auto = "auto"
+    """Dual simplex below ``AUTO_IPM_COLUMNS`` columns, interior point with crossover above
+    (measured in benchmarks/README.md: at 1.9M columns dual simplex took 351 s, IPM 15 s)."""
     simplex = "simplex"
     ipm = "ipm"
     pdlp = "pdlp"
@@ -104,14 +107,15 @@ class SolverMethod(str, Enum):
 class SolverOptions(_Closed):
     """How HiGHS is run (optional addition to the contract)."""
 
-    method: SolverMethod = SolverMethod.simplex
+    method: SolverMethod = SolverMethod.auto
     """Algorithm for the main solve; price intervals always re-solve with dual simplex."""
     presolve: bool = False
     """HiGHS presolve. Off by default: on this model's shape it costs far more than it saves."""
     time_limit_seconds: float | None = Field(default=None, gt=0.0)
     """Stop the main solve after this long (then exit 1: no prices from an unfinished solve)."""
     price_intervals: bool = True
-    """Compute [price_low, price_high] exactly for every market-year (re-solves near each cap)."""
+    """Compute [price_low, price_high] exactly for every market-year (re-solves near each cap).
+    They need an optimal basis: after PDLP, which has none, dual simplex solves again."""
 
 
 class Scenario(_Closed):
@@ -256,6 +260,19 @@ def _dotted(location: tuple[Any, ...]) -> str:
     return ".".join(parts) or "(top level)"
 
 
+def scenario_error(exc: ValidationError, file: str) -> InputError:
+    """The pydantic error as one InputError naming the dotted key."""
+    # For a union (gwp: name or table) pydantic reports one error per member; the deepest
+    # location is the member the user meant (a table's bad entry beats "not a name").
+    first = max(exc.errors(), key=lambda error: len(error["loc"]))
+    message = first["msg"]
+    if first["type"] == "extra_forbidden":
+        message = "unknown key"
+    elif first["type"] == "missing":
+        message = "required key is missing"
+    return InputError(message, file=file, key=_dotted(first["loc"]))
+
+
 def load_scenario(path: str | Path) -> Scenario:
     """Read, merge, validate and check a scenario file. Raises ``InputError`` on any fault."""
     path = Path(path)
@@ -264,15 +281,7 @@ def load_scenario(path: str | Path) -> Scenario:
     try:
         scenario = Scenario.model_validate(raw)
     except ValidationError as exc:
-        # For a union (gwp: name or table) pydantic reports one error per member; the deepest
-        # location is the member the user meant (a table's bad entry beats "not a name").
-        first = max(exc.errors(), key=lambda error: len(error["loc"]))
-        message = first["msg"]
-        if first["type"] == "extra_forbidden":
-            message = "unknown key"
-        elif first["type"] == "missing":
-            message = "required key is missing"
-        raise InputError(message, file=str(path), key=_dotted(first["loc"])) from None
+        raise scenario_error(exc, str(path)) from None
     scenario._source = resolved_path
     scenario._resolved = raw
     check_scenario(scenario, str(path))

@@ -129,6 +129,17 @@ class LpSolution:
     residuals: dict = field(default_factory=dict)
 
 
+AUTO_IPM_COLUMNS = 500_000
+"""Above this many columns ``auto`` uses IPM + crossover instead of dual simplex."""
+
+
+def resolved_method(method: SolverMethod, columns: int) -> SolverMethod:
+    """The HiGHS algorithm ``method`` stands for on an LP with ``columns`` columns."""
+    if method is not SolverMethod.auto:
+        return method
+    return SolverMethod.ipm if columns > AUTO_IPM_COLUMNS else SolverMethod.simplex
+
+
 def quiet_highs() -> highspy.Highs:
     """A Highs object whose constructor does not print its banner on stdout.
 
@@ -163,8 +174,10 @@ def _new_highs(compiled: CompiledLp, scenario: Scenario) -> highspy.Highs:
     # Presolve off by default: on this model's shape HiGHS's presolve (its aggregator) costs far
     # more than the solve it saves (benchmarks/README.md).
     highs.setOptionValue("presolve", "on" if options.presolve else "off")
-    highs.setOptionValue("solver", options.method.value)
-    if options.method is SolverMethod.ipm:
+    method = resolved_method(options.method, compiled.shape[1])
+    highs.setOptionValue("solver", method.value)
+    if method is SolverMethod.ipm:
+        # Crossover gives the basis that ranging and warm re-solves need.
         highs.setOptionValue("run_crossover", "on")
     if options.time_limit_seconds is not None:
         highs.setOptionValue("time_limit", float(options.time_limit_seconds))
@@ -194,41 +207,86 @@ class Infeasible(Exception):
     """HiGHS proved the LP infeasible; the caller diagnoses it in policy terms."""
 
 
+class LpSolver:
+    """One HiGHS instance holding a compiled LP that can be re-solved after its right-hand sides
+    or costs change, warm-started from the last optimal basis (dual simplex: a change of
+    right-hand sides keeps the basis dual feasible)."""
+
+    def __init__(self, compiled: CompiledLp, scenario: Scenario) -> None:
+        self.compiled = compiled
+        self.scenario = scenario
+        self.highs = _new_highs(compiled, scenario)
+        self.basis = None
+
+    def set_row_upper(self, rows: np.ndarray, values: np.ndarray) -> None:
+        """Change the upper bounds of ``rows`` (a market balance's right-hand side, ...)."""
+        rows = np.asarray(rows, dtype=np.int32)
+        values = np.asarray(values, dtype=float)
+        if len(rows):
+            self.highs.changeRowsBounds(len(rows), rows, self.compiled.row_lower[rows], values)
+            self.compiled.row_upper[rows] = values
+
+    def set_costs(self, columns: np.ndarray, values: np.ndarray) -> None:
+        """Change the objective coefficients of ``columns``."""
+        columns = np.asarray(columns, dtype=np.int32)
+        values = np.asarray(values, dtype=float)
+        if len(columns):
+            self.highs.changeColsCost(len(columns), columns, values)
+            self.compiled.cost[columns] = values
+
+    def solve(self) -> LpSolution:
+        """Run HiGHS; read duals only from an Optimal solve; compute the price intervals."""
+        highs = self.highs
+        if self.basis is not None:
+            _use_dual_simplex(highs)
+            highs.setBasis(self.basis)
+        highs.run()
+        status = highs.getModelStatus()
+        if status in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible):
+            self.basis = None
+            raise Infeasible()
+        if status != highspy.HighsModelStatus.kOptimal:
+            raise SolverError(f"HiGHS stopped without an optimal solution: {highs.modelStatusToString(status)}")
+        solution = highs.getSolution()
+        if not solution.dual_valid:
+            raise SolverError("HiGHS reported Optimal but no valid duals")
+        info = highs.getInfo()
+        result = LpSolution(
+            status="optimal",
+            objective=float(info.objective_function_value),
+            col_value=np.array(solution.col_value),
+            row_value=np.array(solution.row_value),
+            row_dual=np.array(solution.row_dual),
+            solver_version=highs_version(),
+            iterations=int(info.simplex_iteration_count + info.ipm_iteration_count),
+            residuals={
+                "max_primal_infeasibility": float(info.max_primal_infeasibility),
+                "max_dual_infeasibility": float(info.max_dual_infeasibility),
+            },
+        )
+        balance_rows = self.compiled.rows["market_balance"]
+        if self.scenario.solver.price_intervals and balance_rows:
+            started = time.perf_counter()
+            _price_intervals(highs, self.compiled, result)
+            result.interval_seconds = time.perf_counter() - started
+        else:
+            for key, row in balance_rows.items():
+                result.balance_low[key] = result.balance_high[key] = max(-result.row_dual[row], 0.0)
+        # The interval re-solves restore the optimal basis: keep it for the next warm start.
+        basis = highs.getBasis()
+        self.basis = basis if basis.valid else None
+        return result
+
+
 def solve_lp(compiled: CompiledLp, data: ModelData, scenario: Scenario) -> LpSolution:
-    """Run HiGHS; read duals only from an Optimal solve; compute the price intervals."""
-    highs = _new_highs(compiled, scenario)
-    highs.run()
-    status = highs.getModelStatus()
-    if status in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible):
-        raise Infeasible()
-    if status != highspy.HighsModelStatus.kOptimal:
-        raise SolverError(f"HiGHS stopped without an optimal solution: {highs.modelStatusToString(status)}")
-    solution = highs.getSolution()
-    if not solution.dual_valid:
-        raise SolverError("HiGHS reported Optimal but no valid duals")
-    info = highs.getInfo()
-    result = LpSolution(
-        status="optimal",
-        objective=float(info.objective_function_value),
-        col_value=np.array(solution.col_value),
-        row_value=np.array(solution.row_value),
-        row_dual=np.array(solution.row_dual),
-        solver_version=highs_version(),
-        iterations=int(info.simplex_iteration_count + info.ipm_iteration_count),
-        residuals={
-            "max_primal_infeasibility": float(info.max_primal_infeasibility),
-            "max_dual_infeasibility": float(info.max_dual_infeasibility),
-        },
-    )
-    balance_rows = compiled.rows["market_balance"]
-    if scenario.solver.price_intervals and balance_rows:
-        started = time.perf_counter()
-        _price_intervals(highs, compiled, result)
-        result.interval_seconds = time.perf_counter() - started
-    else:
-        for key, row in balance_rows.items():
-            result.balance_low[key] = result.balance_high[key] = max(-result.row_dual[row], 0.0)
-    return result
+    """Solve the compiled LP once (see ``LpSolver`` for re-solves)."""
+    return LpSolver(compiled, scenario).solve()
+
+
+def _use_dual_simplex(highs: highspy.Highs) -> None:
+    highs.setOptionValue("solver", "simplex")
+    highs.setOptionValue("simplex_strategy", 1)
+    highs.setOptionValue("presolve", "off")
 
 
 def _price_intervals(highs: highspy.Highs, compiled: CompiledLp, result: LpSolution) -> None:
@@ -241,11 +299,24 @@ def _price_intervals(highs: highspy.Highs, compiled: CompiledLp, result: LpSolut
     is still optimal back at b, so that no other step lies between; otherwise halve the
     distance. One fewer allowance that makes the LP infeasible has an infinite cost.
     """
-    # Dual simplex from the optimal basis: a few iterations per re-solve.
-    highs.setOptionValue("solver", "simplex")
-    highs.setOptionValue("simplex_strategy", 1)
-    highs.setOptionValue("presolve", "off")
+    # Dual simplex from the optimal basis: a few iterations per re-solve. After IPM + crossover
+    # the simplex solver has not factored the basis yet, and ranging needs that: a run from the
+    # optimal basis does it without iterating.
     basis = highs.getBasis()
+    _use_dual_simplex(highs)
+    if not basis.valid:
+        # PDLP ends without a basis: intervals need one, so dual simplex solves again from
+        # scratch (PDLP only pays with price_intervals = false).
+        highs.clearSolver()
+        highs.run()
+        if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            raise SolverError("dual simplex could not confirm the optimum for the price intervals")
+        basis = highs.getBasis()
+        refreshed = highs.getSolution()
+        result.row_dual, result.row_value = np.array(refreshed.row_dual), np.array(refreshed.row_value)
+    elif not _has_simplex_factor(highs):
+        highs.setBasis(basis)
+        highs.run()
     ranging = _ranging(highs)
     for key, row in compiled.rows["market_balance"].items():
         right_hand_side = compiled.row_upper[row]
@@ -268,6 +339,11 @@ def _price_intervals(highs: highspy.Highs, compiled: CompiledLp, result: LpSolut
                 high = _one_sided_slope(highs, basis, row, right_hand_side, -1, scale, tolerance)
         result.balance_low[key] = max(low, 0.0)
         result.balance_high[key] = max(high, 0.0)
+
+
+def _has_simplex_factor(highs: highspy.Highs) -> bool:
+    """Whether the last run ended in simplex (so its factorisation of the basis is current)."""
+    return highs.getInfo().ipm_iteration_count == 0 and highs.getInfo().pdlp_iteration_count == 0
 
 
 def _ranging(highs: highspy.Highs):

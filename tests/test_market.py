@@ -119,3 +119,14 @@ def test_firms_outside_covered_sectors_are_left_out(tmp_path):
     result = optimodel.solve(optimodel.load_scenario(path))
     assert list(result.firms["firm_id"]) == ["A"]
     assert result.markets["emissions_tco2e"].iloc[0] == pytest.approx(90.0)
+
+
+@pytest.mark.parametrize("method", ["simplex", "ipm", "pdlp"])
+def test_every_solver_method_gives_the_same_prices_and_intervals(examples, tmp_path, method):
+    text = (examples / "two-firms.toml").read_text().replace('name = "two-firms"', f'name = "two-firms-{method}"')
+    text = text.replace("data/", str(examples / "data") + "/") + f'\n[solver]\nmethod = "{method}"\n'
+    path = tmp_path / "case.toml"
+    path.write_text(text)
+    prices = price_table(optimodel.solve(optimodel.load_scenario(path)))
+    assert prices[("national", 2025)] == pytest.approx((50.0, 50.0, 50.0), abs=1e-6)
+    assert prices[("national", 2026)][1:] == pytest.approx((50.0, 80.0), abs=1e-6)

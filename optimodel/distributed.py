@@ -1,0 +1,44 @@
+"""Running sweep chunks on an existing Dask distributed cluster.
+
+Each chunk of points is one task; a worker builds the LP once per chunk and warm-starts the
+rest. When a worker dies, the scheduler reruns its tasks on another worker (up to its
+``distributed.scheduler.allowed-failures``); a chunk that still fails comes back with every one
+of its points marked failed, so no point goes missing silently.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from .errors import InputError
+from .scenario import Scenario
+
+
+def run_on_dask(scheduler: str, base: Scenario, chunks: list, chunk_runner: Callable, progress: Callable | None = None):
+    """Yield each point's result as its chunk finishes on the cluster at ``scheduler``."""
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise InputError("--scheduler needs Dask: pip install 'optimodel[dask]'", key="--scheduler") from None
+    from .sweep import PointResult
+
+    try:
+        client = Client(scheduler, timeout="20s")
+    except (OSError, TimeoutError) as error:
+        raise InputError(f"cannot reach the Dask scheduler at {scheduler} ({error})", key="--scheduler") from None
+    try:
+        # pure=False: two chunks are distinct tasks even if Dask could not tell their inputs apart.
+        futures = {client.submit(chunk_runner, base, chunk, pure=False, retries=2): chunk for chunk in chunks}
+        for future in as_completed(futures):
+            try:
+                entries = future.result()
+            except Exception as error:  # noqa: BLE001 - KilledWorker and friends fail the chunk visibly
+                entries = [
+                    PointResult(p.run, p.values, "failed", f"cluster task failed: {type(error).__name__}: {error}")
+                    for p in futures[future]
+                ]
+            if progress:
+                progress(len(entries))
+            yield from entries
+    finally:
+        client.close()

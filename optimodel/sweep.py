@@ -1,0 +1,367 @@
+"""Scenario sweeps: solve a scenario for every combination of values of some keys.
+
+A point that differs from the base scenario only in numbers that are right-hand sides or costs
+of the built LP (sector caps of years that have a cap, and the prices of existing ceilings and
+floors) is a *warm* point: the LP is built once and re-solved from the last optimal basis, after
+moving those numbers in place. Any other difference (years, gases, GWP set, discount rate,
+benchmarks, offsets, a ceiling that did not exist, ...) rebuilds the model for that point.
+
+Points run in this process (``workers=1``), in local worker processes, or on a Dask
+distributed cluster. Each worker builds once per chunk of points and warm-starts the rest. A
+point that fails is reported as failed, never left out: sweep_status.csv lists every point.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import itertools
+import logging
+import math
+import tomllib
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+from pydantic import ValidationError
+
+from .errors import InfeasibleError, InputError, OptimodelError
+from .scenario import Scenario, check_scenario, load_scenario, scenario_error
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """One ``--set KEY=V1,V2,...``: a dotted key into the scenario file and its values."""
+
+    key: str
+    values: tuple[Any, ...]
+
+
+def parse_assignment(text: str) -> Assignment:
+    """Parse ``KEY=V1,V2``; each value is read as a TOML value (number, boolean, string)."""
+    key, separator, values = text.partition("=")
+    key = key.strip()
+    if not separator or not key or not values.strip():
+        raise InputError(f"expected KEY=V1,V2,... but got {text!r}", key="--set")
+    return Assignment(key, tuple(_toml_value(value.strip(), key) for value in values.split(",")))
+
+
+def _toml_value(text: str, key: str) -> Any:
+    try:
+        return tomllib.loads(f"value = {text}")["value"]
+    except tomllib.TOMLDecodeError:
+        if text.startswith(("'", '"', "[", "{")):
+            raise InputError(f"cannot read value {text!r}", key=key) from None
+        return text
+
+
+def set_dotted(document: dict[str, Any], key: str, value: Any) -> None:
+    """Set ``a.b.c`` in a nested dict, creating tables on the way."""
+    parts = key.split(".")
+    table = document
+    for part in parts[:-1]:
+        child = table.get(part)
+        if child is None:
+            child = table[part] = {}
+        if not isinstance(child, dict):
+            raise InputError(f"{part!r} is not a table", key=key)
+        table = child
+    table[parts[-1]] = value
+
+
+@dataclass(frozen=True)
+class Point:
+    """One combination of values: its run name and its scenario."""
+
+    run: str
+    values: dict[str, Any]
+    scenario: Scenario
+
+
+def sweep_points(base: Scenario, assignments: list[Assignment]) -> list[Point]:
+    """Every combination of the assigned values, each validated as a full scenario."""
+    points = []
+    combinations = list(itertools.product(*(assignment.values for assignment in assignments)))
+    width = max(3, len(str(len(combinations))))
+    source = str(base.source) if base.source else "scenario"
+    for number, values in enumerate(combinations, start=1):
+        raw = copy.deepcopy(base.resolved)
+        chosen = {}
+        for assignment, value in zip(assignments, values):
+            set_dotted(raw, assignment.key, value)
+            chosen[assignment.key] = value
+        try:
+            scenario = Scenario.model_validate(raw)
+        except ValidationError as exc:
+            raise scenario_error(exc, source) from None
+        scenario._source = base.source
+        scenario._resolved = raw
+        check_scenario(scenario, source)
+        points.append(Point(f"run-{number:0{width}d}", chosen, scenario))
+    return points
+
+
+# Warm re-solves -----------------------------------------------------------------------------
+
+
+def _structure(scenario: Scenario) -> dict:
+    """The scenario with the numbers a warm re-solve can change masked out."""
+    dump = scenario.model_dump(mode="json")
+    for policy in dump["sectors"].values():
+        policy["cap_tco2e"] = sorted(policy["cap_tco2e"])
+    for policy in dump["markets"].values():
+        for name in ("price_ceiling", "price_floor"):
+            policy[name] = policy[name] is not None
+    dump["name"] = dump["description"] = ""
+    return dump
+
+
+def warm_compatible(base: Scenario, point: Scenario) -> bool:
+    """Whether ``point`` differs from ``base`` only in caps of capped years and collar prices."""
+    return _structure(base) == _structure(point)
+
+
+@dataclass
+class PointResult:
+    """What one point gave: prices (and the full result) or a status and message."""
+
+    run: str
+    values: dict[str, Any]
+    status: str
+    """"optimal", "infeasible", "invalid" or "failed"."""
+    message: str = ""
+    result: Any = None
+    warm: bool = False
+    seconds: float = 0.0
+
+
+class WarmSession:
+    """A built and solved base LP that points are re-solved on."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        from .data import load_data
+        from .model import build_model
+        from .solve import LpSolver, compile_model
+
+        self.scenario = scenario
+        self.data = load_data(scenario)
+        self.model = build_model(self.data, scenario)
+        self.compiled = compile_model(self.model)
+        self.base_upper = self.compiled.row_upper.copy()
+        self.base_cost = self.compiled.cost.copy()
+        self.solver = LpSolver(self.compiled, scenario)
+
+    def solve(self, point: Scenario):
+        """Move the point's caps and collar prices into the LP, re-solve warm, and return the
+        result tables (as ``optimodel.solve`` would)."""
+        from .api import result_for
+        from .solve import Infeasible
+
+        data = self._point_data(point)
+        self._move_right_hand_sides(data)
+        self._move_costs(point)
+        self.solver.scenario = point
+        try:
+            solution = self.solver.solve()
+        except Infeasible:
+            from .diagnose import infeasible_lp_error
+
+            raise infeasible_lp_error(self.compiled, data, point) from None
+        return result_for(point, data, self.compiled, solution)
+
+    def _point_data(self, point: Scenario):
+        sector_years = self.data.sector_years.copy()
+        for row in sector_years.itertuples():
+            cap = point.covered_sectors[self.data.sectors[row.sector]].cap_tco2e.get(self.data.years[row.year])
+            if cap is not None:
+                sector_years.at[row.Index, "cap_scaled"] = self.data.scaling.to_model(cap)
+        return dataclasses.replace(self.data, sector_years=sector_years)
+
+    def _move_right_hand_sides(self, data) -> None:
+        """Caps are constants of the issued allowances: they move the market balance, the
+        withholding limit and (a share of them) the previous year's borrowing limit."""
+        change = {}
+        old = self.data.sector_years["cap_scaled"].fillna(0.0).to_numpy()
+        new = data.sector_years["cap_scaled"].fillna(0.0).to_numpy()
+        for (market, year), delta in pd.Series(new - old).groupby(
+            [self.data.sector_years["market"].to_numpy(), self.data.sector_years["year"].to_numpy()]
+        ).sum().items():
+            change[(self.data.markets[market], self.data.years[year])] = float(delta)
+        upper = self.base_upper.copy()
+        rows = self.compiled.rows
+        for key, delta in change.items():
+            for family in ("market_balance", "withholding_limit"):
+                if key in rows.get(family, {}):
+                    upper[rows[family][key]] += delta
+        policies = self.scenario.market_policies()
+        following = dict(zip(self.data.years[:-1], self.data.years[1:]))
+        for (market, year), row in rows.get("borrowing_limit", {}).items():
+            upper[row] += policies[market].borrowing * change.get((market, following[year]), 0.0)
+        moved = np.flatnonzero(upper != self.compiled.row_upper)
+        self.solver.set_row_upper(moved, upper[moved])
+
+    def _move_costs(self, point: Scenario) -> None:
+        cost = self.base_cost.copy()
+        discount = dict(zip(self.data.years, self.data.discount.tolist()))
+        policies = point.market_policies()
+        for (market, year), column in self.compiled.columns.get("ceiling_sales", {}).items():
+            cost[column] = policies[market].price_ceiling * discount[year]
+        for (market, year), column in self.compiled.columns.get("withheld", {}).items():
+            cost[column] = -policies[market].price_floor * discount[year]
+        moved = np.flatnonzero(cost != self.compiled.cost)
+        self.solver.set_costs(moved, cost[moved])
+
+
+def run_points(base: Scenario, points: list[Point]) -> list[PointResult]:
+    """Solve points in order: warm-compatible ones on one built LP, others from scratch."""
+    import time
+
+    from .api import solve
+
+    results: list[PointResult] = []
+    session: WarmSession | None = None
+    for point in points:
+        started = time.perf_counter()
+        warm = warm_compatible(base, point.scenario)
+        try:
+            if warm:
+                if session is None:
+                    session = WarmSession(base)
+                result = session.solve(point.scenario)
+            else:
+                result = solve(point.scenario)
+            entry = PointResult(point.run, point.values, "optimal", result=result, warm=warm)
+        except InfeasibleError as error:
+            entry = PointResult(point.run, point.values, "infeasible", str(error), warm=warm)
+        except InputError as error:
+            entry = PointResult(point.run, point.values, "invalid", str(error), warm=warm)
+        except OptimodelError as error:
+            entry = PointResult(point.run, point.values, "failed", str(error), warm=warm)
+        except Exception as error:  # noqa: BLE001 - one point's crash must not lose the others
+            log.debug("point %s failed:\n%s", point.run, traceback.format_exc())
+            entry = PointResult(point.run, point.values, "failed", f"{type(error).__name__}: {error}", warm=warm)
+        entry.seconds = time.perf_counter() - started
+        results.append(entry)
+    return results
+
+
+# Running a sweep --------------------------------------------------------------------------------
+
+
+@dataclass
+class SweepResult:
+    """Every point's outcome, in grid order."""
+
+    keys: list[str]
+    points: list[PointResult] = field(default_factory=list)
+
+    @property
+    def prices(self) -> pd.DataFrame:
+        """run, one column per key, market, year, price, price_low, price_high."""
+        frames = []
+        for point in self.points:
+            if point.status != "optimal":
+                continue
+            frame = point.result.prices[["market", "year", "price", "price_low", "price_high"]].copy()
+            for key in reversed(self.keys):
+                frame.insert(0, key, _cell(point.values[key]))
+            frame.insert(0, "run", point.run)
+            frames.append(frame)
+        columns = ["run", *self.keys, "market", "year", "price", "price_low", "price_high"]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+
+    @property
+    def status(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            [
+                {"run": p.run, **{k: _cell(p.values[k]) for k in self.keys}, "status": p.status, "warm": p.warm,
+                 "seconds": round(p.seconds, 3), "message": p.message}
+                for p in self.points
+            ]
+        )
+
+    @property
+    def failed(self) -> list[PointResult]:
+        return [point for point in self.points if point.status in ("failed", "invalid")]
+
+    def write(self, directory: str | Path) -> Path:
+        """Write sweep_prices.csv, sweep_status.csv and one contract run folder per solved point,
+        into a temporary folder renamed into place at the end."""
+        import tempfile
+
+        from .results import replace_directory, rounded
+
+        target = Path(directory)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        for point in self.points:
+            if point.status == "optimal":
+                point.result.write(staging / "runs" / point.run)
+        rounded(self.prices).to_csv(staging / "sweep_prices.csv", index=False, lineterminator="\n")
+        self.status.to_csv(staging / "sweep_status.csv", index=False, lineterminator="\n")
+        replace_directory(staging, target)
+        return target
+
+
+def _cell(value: Any) -> Any:
+    return value if isinstance(value, (int, float, str, bool)) else str(value)
+
+
+def _chunks(points: list[Point], count: int) -> list[list[Point]]:
+    """Contiguous chunks, so that neighbouring grid values (close bases) share a worker."""
+    size = math.ceil(len(points) / max(count, 1))
+    return [points[start : start + size] for start in range(0, len(points), size)]
+
+
+def run_sweep(
+    scenario_path: str | Path,
+    assignments: list[Assignment],
+    *,
+    workers: int = 1,
+    scheduler: str | None = None,
+    progress: Callable[[int], None] | None = None,
+    chunk_runner: Callable[[Scenario, list[Point]], list[PointResult]] = run_points,
+) -> SweepResult:
+    """Solve every point of the grid; see the module docstring."""
+    base = load_scenario(scenario_path)
+    points = sweep_points(base, assignments)
+    keys = [assignment.key for assignment in assignments]
+    outcome = SweepResult(keys)
+    by_run: dict[str, PointResult] = {}
+    if scheduler:
+        from .distributed import run_on_dask
+
+        for entry in run_on_dask(scheduler, base, _chunks(points, 2 * max(workers, 1) or 1), chunk_runner, progress):
+            by_run[entry.run] = entry
+    elif workers > 1:
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(chunk_runner, base, chunk): chunk for chunk in _chunks(points, workers)}
+            for future in as_completed(futures):
+                try:
+                    entries = future.result()
+                except Exception as error:  # noqa: BLE001 - a dead worker fails its points, visibly
+                    entries = [
+                        PointResult(p.run, p.values, "failed", f"worker failed: {type(error).__name__}: {error}")
+                        for p in futures[future]
+                    ]
+                for entry in entries:
+                    by_run[entry.run] = entry
+                if progress:
+                    progress(len(entries))
+    else:
+        for chunk in _chunks(points, len(points)):
+            for entry in chunk_runner(base, chunk):
+                by_run[entry.run] = entry
+                if progress:
+                    progress(1)
+    outcome.points = [
+        by_run.get(point.run) or PointResult(point.run, point.values, "failed", "no result came back") for point in points
+    ]
+    return outcome
