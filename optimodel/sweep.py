@@ -217,7 +217,7 @@ class WarmSession:
         self.solver.set_costs(moved, cost[moved])
 
 
-def run_points(base: Scenario, points: list[Point]) -> list[PointResult]:
+def run_points(base: Scenario, points: list[Point], progress: Callable[[int], None] | None = None) -> list[PointResult]:
     """Solve points in order: warm-compatible ones on one built LP, others from scratch."""
     import time
 
@@ -247,6 +247,8 @@ def run_points(base: Scenario, points: list[Point]) -> list[PointResult]:
             entry = PointResult(point.run, point.values, "failed", f"{type(error).__name__}: {error}", warm=warm)
         entry.seconds = time.perf_counter() - started
         results.append(entry)
+        if progress:
+            progress(1)
     return results
 
 
@@ -325,7 +327,7 @@ def run_sweep(
     workers: int = 1,
     scheduler: str | None = None,
     progress: Callable[[int], None] | None = None,
-    chunk_runner: Callable[[Scenario, list[Point]], list[PointResult]] = run_points,
+    chunk_runner: Callable[..., list[PointResult]] = run_points,
 ) -> SweepResult:
     """Solve every point of the grid; see the module docstring."""
     base = load_scenario(scenario_path)
@@ -356,11 +358,9 @@ def run_sweep(
                 if progress:
                     progress(len(entries))
     else:
-        for chunk in _chunks(points, len(points)):
-            for entry in chunk_runner(base, chunk):
-                by_run[entry.run] = entry
-                if progress:
-                    progress(1)
+        # One chunk: every warm point re-solves the one LP built for the first.
+        for entry in chunk_runner(base, points, progress):
+            by_run[entry.run] = entry
     outcome.points = [
         by_run.get(point.run) or PointResult(point.run, point.values, "failed", "no result came back") for point in points
     ]

@@ -77,6 +77,7 @@ def test_structural_changes_rebuild(instruments_case):
     assignments = [parse_assignment("discount_rate=0.0,0.04")]
     sweep = run_sweep(instruments_case, assignments)
     assert [point.warm for point in sweep.points] == [False, True]
+    # The second point re-solves the LP built for the base scenario: one build for the sweep.
     base = optimodel.load_scenario(instruments_case)
     first = sweep_points(base, assignments)[0]
     assert not warm_compatible(base, first.scenario)
@@ -161,7 +162,7 @@ def test_dask_cluster_gives_identical_results(instruments_case, dask_cluster):
     pd.testing.assert_frame_equal(local, remote)
 
 
-def kill_worker_once(base, chunk, marker=None):
+def kill_worker_once(base, chunk, progress=None, marker=None):
     """A chunk runner whose first call kills its worker process (as a crash or OOM kill would)."""
     import os
 
@@ -170,7 +171,7 @@ def kill_worker_once(base, chunk, marker=None):
     if marker is not None and not os.path.exists(marker):
         open(marker, "w").close()
         os._exit(1)
-    return run_points(base, chunk)
+    return run_points(base, chunk, progress)
 
 
 def test_a_dying_worker_loses_no_point(instruments_case, dask_cluster, tmp_path):
@@ -188,3 +189,18 @@ def test_a_dying_worker_loses_no_point(instruments_case, dask_cluster, tmp_path)
     local = run_sweep(instruments_case, assignments).prices
     pd.testing.assert_frame_equal(local, sweep.prices)
     assert np.isfinite(sweep.prices["price"]).all()
+
+
+def test_a_sequential_sweep_builds_the_lp_once(instruments_case, monkeypatch):
+    import optimodel.sweep as sweep_module
+
+    built = []
+    original = sweep_module.WarmSession.__init__
+
+    def counting(self, scenario):
+        built.append(scenario.name)
+        original(self, scenario)
+
+    monkeypatch.setattr(sweep_module.WarmSession, "__init__", counting)
+    sweep = run_sweep(instruments_case, [parse_assignment(text) for text in GRID])
+    assert len(sweep.points) == 8 and len(built) == 1

@@ -1,0 +1,124 @@
+"""Reproducible benchmarks of optimodel (results in benchmarks/README.md).
+
+    .venv/bin/python benchmarks/run.py [--scales 1 3 10] [--sweep-points 20] [--out FILE.json]
+
+For each scale N the instance is `optimodel data generate --firms 3700N --seed 2025` (scale 1 is
+the shipped default dataset with scenarios/expansion.toml). Each measurement runs in a fresh
+process so that imports and peak memory are its own:
+
+- phases: load, build (Pyomo model + compile to matrices), solve, price intervals, results
+  (from summary.json) and write (Result.write), peak resident memory;
+- command: wall time of `optimodel solve SCENARIO --out DIR`, from command start to files written;
+- sweep (scale 1): `optimodel sweep` over N cap levels of power's 2030 cap, against one solve.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / "benchmarks" / ".instances"
+
+
+def instance(scale: int) -> Path:
+    if scale == 1:
+        return ROOT / "scenarios" / "expansion.toml"
+    folder = CACHE / f"x{scale}"
+    if not (folder / "scenario.toml").exists():
+        subprocess.run(
+            [sys.executable, "-m", "optimodel", "data", "generate", "--firms", str(3700 * scale), "--seed", "2025", "--out", str(folder)],
+            check=True,
+        )
+    return folder / "scenario.toml"
+
+
+def measure_phases(scenario_path: str) -> dict:
+    """Run in a fresh process: one solve through the library, timed phase by phase."""
+    import optimodel
+
+    started = time.perf_counter()
+    scenario = optimodel.load_scenario(scenario_path)
+    result = optimodel.solve(scenario)
+    solved = time.perf_counter()
+    with tempfile.TemporaryDirectory() as folder:
+        result.write(Path(folder) / "run")
+    written = time.perf_counter()
+    summary = result.summary
+    return {
+        **{name: summary["timings"][name] for name in ("load", "build", "solve", "price_intervals", "results")},
+        "write": round(written - solved, 3),
+        "total_in_process": round(written - started, 3),
+        "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "rows": summary["model"]["rows"],
+        "columns": summary["model"]["columns"],
+        "nonzeros": summary["model"]["nonzeros"],
+        "method": summary["solver"]["method"],
+        "first_price": float(result.prices["price"].iloc[0]),
+    }
+
+
+def in_fresh_process(scenario: Path) -> dict:
+    completed = subprocess.run(
+        [sys.executable, __file__, "--phases", str(scenario)], capture_output=True, text=True, check=True
+    )
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def command_seconds(*arguments: str) -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "optimodel", *arguments], check=True, capture_output=True)
+    return round(time.perf_counter() - started, 2)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scales", type=int, nargs="+", default=[1, 3, 10])
+    parser.add_argument("--sweep-points", type=int, default=20)
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--phases", default=None, help=argparse.SUPPRESS)
+    arguments = parser.parse_args()
+    if arguments.phases:
+        print(json.dumps(measure_phases(arguments.phases)))
+        return
+
+    import highspy
+
+    import optimodel
+
+    record = {
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": {"cores": __import__("os").cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "optimodel": optimodel.__version__,
+        "highs": f"{highspy.Highs().versionMajor()}.{highspy.Highs().versionMinor()}.{highspy.Highs().versionPatch()}",
+        "scales": {},
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        for scale in arguments.scales:
+            scenario = instance(scale)
+            phases = in_fresh_process(scenario)
+            phases["command_seconds"] = command_seconds("solve", str(scenario), "--out", f"{folder}/x{scale}")
+            record["scales"][scale] = phases
+            print(f"x{scale}: {phases}", flush=True)
+        if arguments.sweep_points:
+            base = 4.7154e9
+            values = ",".join(f"{base * (0.96 + 0.08 * i / (arguments.sweep_points - 1)):.6g}" for i in range(arguments.sweep_points))
+            one = command_seconds("solve", str(instance(1)), "--out", f"{folder}/one")
+            sweep = command_seconds("sweep", str(instance(1)), "--set", f"sectors.power.cap_tco2e.2030={values}", "--out", f"{folder}/sweep")
+            record["sweep"] = {"points": arguments.sweep_points, "one_solve_seconds": one, "sweep_seconds": sweep, "ratio": round(sweep / one, 2)}
+            print(f"sweep: {record['sweep']}", flush=True)
+    out = arguments.out or ROOT / "benchmarks" / "results" / f"{record['date']}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(record, indent=2) + "\n")
+    print(f"recorded in {out}")
+
+
+if __name__ == "__main__":
+    main()
