@@ -10,6 +10,7 @@ import time
 import numpy as np
 
 from . import __version__
+from .certificate import verify
 from .data import ModelData, load_data
 from .diagnose import constant_shortfalls, diagnose_infeasible
 from .model import build_model
@@ -89,6 +90,7 @@ def result_for(scenario: Scenario, data: ModelData, compiled: CompiledLp, soluti
         "numpy_version": np.__version__,
         "scenario_resolved": scenario.resolved,
     }
+    result.summary["checks"] = verify(scenario, data, compiled, solution, result)
     return result
 
 
