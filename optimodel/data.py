@@ -25,6 +25,14 @@ from .units import Scaling, choose_scaling
 log = logging.getLogger(__name__)
 
 
+MAX_TONNES = 1.0e12
+"""Largest tonnage accepted in a cell (25 times world CO2 emissions)."""
+MAX_MONEY_PER_TONNE = 1.0e12
+"""Largest cost per tonne of gas accepted (a PFC's cost per tonne is its cost per tCO2e x GWP)."""
+MAX_OUTPUT = 1.0e15
+"""Largest output accepted (MWh or tonnes of product in a year)."""
+
+
 class Kind(str, Enum):
     """Column types of the input tables."""
 
@@ -45,6 +53,9 @@ class Column:
     """The column must be present; its cells must not be blank."""
     minimum: float | None = None
     """Smallest allowed value (inclusive), for numbers."""
+    maximum: float | None = None
+    """Largest allowed magnitude, for numbers: beyond it a value is a typo, not data (world CO2
+    is ~4e10 t a year), and would ruin the LP's numerics."""
     default: object = None
     """Value used when an optional column is absent or a cell is blank."""
 
@@ -74,7 +85,7 @@ EMISSIONS = TableSchema(
         Column("firm_id", Kind.text, "-", "firm, must exist in firms"),
         Column("year", Kind.integer, "year", "year"),
         Column("gas", Kind.text, "-", "gas named in the GWP table (case-insensitive)"),
-        Column("baseline_t", Kind.number, "t gas", "emissions with no abatement", minimum=0.0),
+        Column("baseline_t", Kind.number, "t gas", "emissions with no abatement", minimum=0.0, maximum=MAX_TONNES),
     ),
 )
 OPTIONS = TableSchema(
@@ -83,8 +94,8 @@ OPTIONS = TableSchema(
         Column("firm_id", Kind.text, "-", "firm, must exist in firms"),
         Column("option", Kind.text, "-", "name of the abatement option"),
         Column("gas", Kind.text, "-", "gas the option abates", required=False, default="CO2"),
-        Column("potential_t", Kind.number, "t gas / yr", "most it can abate in one year", minimum=0.0),
-        Column("cost_per_t", Kind.number, "money / t gas", "cost per tonne of gas abated (may be negative)"),
+        Column("potential_t", Kind.number, "t gas / yr", "most it can abate in one year", minimum=0.0, maximum=MAX_TONNES),
+        Column("cost_per_t", Kind.number, "money / t gas", "cost per tonne of gas abated (may be negative)", maximum=MAX_MONEY_PER_TONNE),
         Column("year", Kind.integer, "year", "year the row holds for; blank: every year", required=False),
         Column(
             "output_loss",
@@ -93,6 +104,7 @@ OPTIONS = TableSchema(
             "output given up per tonne abated (output-reduction options)",
             required=False,
             minimum=0.0,
+            maximum=MAX_OUTPUT,
             default=0.0,
         ),
     ),
@@ -102,7 +114,7 @@ ACTIVITY = TableSchema(
     (
         Column("firm_id", Kind.text, "-", "firm, must exist in firms"),
         Column("year", Kind.integer, "year", "year"),
-        Column("output", Kind.number, "sector output unit", "output (MWh, t steel, t clinker, t aluminium)", minimum=0.0),
+        Column("output", Kind.number, "sector output unit", "output (MWh, t steel, t clinker, t aluminium)", minimum=0.0, maximum=MAX_OUTPUT),
     ),
 )
 SCHEMAS = (FIRMS, EMISSIONS, OPTIONS, ACTIVITY)
@@ -188,6 +200,13 @@ def _parse_column(cells: pd.Series, column: Column, where: str) -> pd.Series:
     infinite = present & ~np.isfinite(numbers)
     if infinite.any():
         raise InputError("value must be finite", file=where, column=column.name, row=_first(infinite) + 1)
+    if column.maximum is not None:
+        above = present & (np.abs(numbers) > column.maximum)
+        if above.any():
+            row = _first(above)
+            raise InputError(
+                f"{numbers[row]:g} is beyond the plausible magnitude {column.maximum:g}", file=where, column=column.name, row=row + 1
+            )
     if column.minimum is not None:
         below = present & (numbers < column.minimum)
         if below.any():

@@ -21,6 +21,10 @@ from .errors import InputError
 from .gwp import GwpSet, normalise_gas
 
 DEFAULT_MARKET = "national"
+MAX_SCENARIO_QUANTITY = 1.0e13
+"""Largest cap or offset quantity (tCO2e) accepted: beyond it a value is a typo."""
+MAX_PRICE = 1.0e9
+"""Largest price (money per tCO2e) accepted."""
 
 
 class _Closed(BaseModel):
@@ -57,8 +61,8 @@ class SectorPolicy(_Closed):
     @classmethod
     def _non_negative_finite(cls, values: dict[int, float]) -> dict[int, float]:
         for year, value in values.items():
-            if not math.isfinite(value) or value < 0:
-                raise ValueError(f"year {year}: must be a finite number >= 0, got {value}")
+            if not math.isfinite(value) or value < 0 or value > MAX_SCENARIO_QUANTITY:
+                raise ValueError(f"year {year}: must be a number between 0 and {MAX_SCENARIO_QUANTITY:g}, got {value}")
         return values
 
 
@@ -73,18 +77,18 @@ class MarketPolicy(_Closed):
     """Share of next year's issued allowances usable this year (0 = no borrowing)."""
     offset_limit: float = Field(default=0.0, ge=0.0, le=1.0)
     """Offsets surrendered <= offset_limit x the market's verified emissions in that year."""
-    price_ceiling: float | None = Field(default=None, ge=0.0, allow_inf_nan=False)
+    price_ceiling: float | None = Field(default=None, ge=0.0, le=MAX_PRICE, allow_inf_nan=False)
     """Unlimited extra allowances are sold at this price (money per tCO2e of the year)."""
-    price_floor: float | None = Field(default=None, ge=0.0, allow_inf_nan=False)
+    price_floor: float | None = Field(default=None, ge=0.0, le=MAX_PRICE, allow_inf_nan=False)
     """Issued allowances are withheld (up to all of them) while the price would fall below this."""
 
 
 class OffsetStep(_Closed):
     """One step of offset credit (e.g. CCER) supply: a quantity available per year at a price."""
 
-    quantity_tco2e: float = Field(ge=0.0, allow_inf_nan=False)
+    quantity_tco2e: float = Field(ge=0.0, le=MAX_SCENARIO_QUANTITY, allow_inf_nan=False)
     """Credits available in each year the step applies to, tCO2e."""
-    price: float = Field(allow_inf_nan=False)
+    price: float = Field(ge=-MAX_PRICE, le=MAX_PRICE, allow_inf_nan=False)
     """Price of a credit, money per tCO2e of the year."""
     years: list[int] | None = None
     """Years the step is offered; default every scenario year."""
