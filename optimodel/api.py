@@ -13,6 +13,7 @@ from . import __version__
 from .certificate import verify
 from .data import ModelData, load_data
 from .diagnose import constant_shortfalls, diagnose_infeasible
+from .memory import check_building
 from .model import build_model
 from .results import Result, make_result, objective_money
 from .scenario import Scenario
@@ -30,13 +31,15 @@ from .solve import (
 log = logging.getLogger(__name__)
 
 
-def solve(scenario: Scenario, data: ModelData | None = None) -> Result:
+def solve(scenario: Scenario, data: ModelData | None = None, max_memory: int | None = None) -> Result:
     """Load the scenario's data (unless given), build the LP, solve it with HiGHS and return the
-    result tables. Raises ``InputError``, ``InfeasibleError`` or ``SolverError``."""
+    result tables. Raises ``InputError``, ``InfeasibleError``, ``SolverError`` or, when the
+    instance would need more than ``max_memory`` bytes, ``MemoryLimitError``."""
     started = time.perf_counter()
     if data is None:
-        data = load_data(scenario)
+        data = load_data(scenario, max_memory=max_memory)
     loaded = time.perf_counter()
+    check_building(estimated_columns(data), max_memory)
     model = build_model(data, scenario)
     if constant_shortfalls(model):
         raise diagnose_infeasible(model, data, scenario)
@@ -61,6 +64,12 @@ def solve(scenario: Scenario, data: ModelData | None = None) -> Result:
         "total": round(time.perf_counter() - started, 3),
     }
     return result
+
+
+def estimated_columns(data: ModelData) -> int:
+    """Columns of the LP before it is built: abatement steps, offset purchases, bank, collar."""
+    market_years = len(data.markets) * len(data.years)
+    return len(data.steps) + len(data.offset_steps) + 3 * market_years
 
 
 def result_for(scenario: Scenario, data: ModelData, compiled: CompiledLp, solution: LpSolution) -> Result:
@@ -88,10 +97,24 @@ def result_for(scenario: Scenario, data: ModelData, compiled: CompiledLp, soluti
         "optimodel_version": __version__,
         "python_version": platform.python_version(),
         "numpy_version": np.__version__,
+        "versions": package_versions(),
         "scenario_resolved": scenario.resolved,
     }
     result.summary["checks"] = verify(scenario, data, compiled, solution, result)
     return result
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of the packages a run's numbers depend on (for reproducing it)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {"python": platform.python_version()}
+    for package in ("optimodel", "pyomo", "highspy", "numpy", "pandas", "pyarrow", "scipy", "pydantic"):
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            versions[package] = "not installed"
+    return versions
 
 
 def combined_hash(hashes: dict[str, str]) -> str:

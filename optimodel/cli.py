@@ -21,8 +21,10 @@ def _parser() -> argparse.ArgumentParser:
     solve = commands.add_parser("solve", help="solve a scenario and write its results")
     solve.add_argument("scenario", type=Path)
     solve.add_argument("--out", type=Path, default=None, help="output folder (default runs/<name>)")
+    solve.add_argument("--max-memory", default=None, metavar="SIZE", help="fail cleanly (exit 1) if the run would need more, e.g. 8GB")
     validate = commands.add_parser("validate", help="check a scenario and its input tables")
     validate.add_argument("scenario", type=Path)
+    validate.add_argument("--max-memory", default=None, metavar="SIZE", help="fail cleanly (exit 1) if reading would need more")
     sweep = commands.add_parser("sweep", help="solve a scenario for every combination of values")
     sweep.add_argument("scenario", type=Path)
     sweep.add_argument("--set", dest="assignments", action="append", required=True, metavar="KEY=V1,V2,...",
@@ -46,16 +48,38 @@ def _print_prices(prices, currency: str) -> None:
         print(f"{row.market:<14}{row.year:>6}{row.price:>12.2f}{row.price_low:>12.2f}{row.price_high:>12.2f}")
 
 
+LOAD_STAGES = ("firms", "emissions", "options", "activity", "hashes")
+
+
+def _load_with_progress(scenario, max_memory):
+    """load_data with a progress bar over its stages (shown only on a terminal)."""
+    from tqdm import tqdm
+
+    from .data import load_data
+
+    with tqdm(total=len(LOAD_STAGES), desc="loading", unit="stage", file=sys.stderr, disable=None, leave=False) as bar:
+        def advance(stage: str) -> None:
+            if stage != LOAD_STAGES[0]:
+                bar.update(1)
+            bar.set_postfix_str(stage)
+
+        data = load_data(scenario, max_memory=max_memory, progress=advance)
+        bar.update(1)
+    return data
+
+
 def command_solve(arguments: argparse.Namespace) -> int:
     from .api import solve
+    from .memory import parse_size
     from .results import remove_stale_results
     from .scenario import load_scenario
 
     out = arguments.out
     try:
+        max_memory = parse_size(arguments.max_memory) if arguments.max_memory else None
         scenario = load_scenario(arguments.scenario)
         out = out or Path("runs") / scenario.name
-        result = solve(scenario)
+        result = solve(scenario, data=_load_with_progress(scenario, max_memory), max_memory=max_memory)
         result.write(out)
     except BaseException:
         if out is not None:
@@ -67,11 +91,12 @@ def command_solve(arguments: argparse.Namespace) -> int:
 
 
 def command_validate(arguments: argparse.Namespace) -> int:
-    from .data import load_data
+    from .memory import parse_size
     from .scenario import load_scenario
 
+    max_memory = parse_size(arguments.max_memory) if arguments.max_memory else None
     scenario = load_scenario(arguments.scenario)
-    data = load_data(scenario)
+    data = _load_with_progress(scenario, max_memory)
     print(
         f"{arguments.scenario}: valid ({len(data.firms)} covered firms, {len(data.steps)} abatement steps, "
         f"{len(data.markets)} market(s), {len(data.years)} years)"
@@ -135,6 +160,9 @@ def main(argv: list[str] | None = None) -> int:
         # The reader of our output went away (e.g. `| head`): not a failure of the run.
         sys.stderr.close()
         return 0
+    except MemoryError:
+        print("error: out of memory; set --max-memory to fail early, or use a machine with more memory", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 1

@@ -292,9 +292,17 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def load_data(scenario: Scenario) -> ModelData:
-    """Read, validate and scale the scenario's tables into a ``ModelData``."""
+def load_data(scenario: Scenario, max_memory: int | None = None, progress=None) -> ModelData:
+    """Read, validate and scale the scenario's tables into a ``ModelData``.
+
+    ``max_memory`` (bytes) refuses tables too big to read within it; ``progress`` is called with
+    the name of each stage as it starts (for a progress bar)."""
+    from .memory import check_reading
+
     paths = scenario.data
+    check_reading([path for path in (paths.firms, paths.emissions, paths.options, paths.activity) if path], max_memory)
+    step = progress or (lambda stage: None)
+    step("firms")
     scenario_file = _display(scenario.source) if scenario.source else "scenario"
     gwp = resolve_gwp(scenario.gwp)
     years = tuple(scenario.years)
@@ -321,6 +329,7 @@ def load_data(scenario: Scenario) -> ModelData:
     )
     firm_position = pd.Series(np.arange(len(covered), dtype=np.int64), index=covered["firm_id"])
 
+    step("emissions")
     emissions_where = _display(paths.emissions)
     emissions = read_table(paths.emissions, EMISSIONS)
     _reject_unknown(emissions, "firm_id", all_firm_ids, emissions_where, "firm_id")
@@ -343,6 +352,7 @@ def load_data(scenario: Scenario) -> ModelData:
     baselines = baselines.sort_values(["firm", "gas", "year"], kind="stable").reset_index(drop=True)
     firm_baselines = _firm_year_totals(baselines, len(covered), len(years))
 
+    step("options")
     options_where = _display(paths.options)
     options = read_table(paths.options, OPTIONS)
     _reject_unknown(options, "firm_id", all_firm_ids, options_where, "firm_id")
@@ -353,10 +363,12 @@ def load_data(scenario: Scenario) -> ModelData:
     steps = _scale_steps(steps, firm_position, covered, year_position, gwp, scaling)
     steps, baseline_limits = _cap_at_baselines(steps, baselines)
 
+    step("activity")
     sector_years = _sector_years(scenario, sectors, markets, market_of_sector, scaling)
     activity = _activity(scenario, covered, firm_position, sector_years, year_position, all_firm_ids)
     offset_steps = _offset_steps(scenario, markets, years, scaling)
 
+    step("hashes")
     hashes = {"scenario": file_sha256(scenario.source)} if scenario.source else {}
     for name in ("firms", "emissions", "options", "activity"):
         path = getattr(paths, name)

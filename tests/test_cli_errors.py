@@ -149,3 +149,22 @@ def test_default_output_folder_is_runs_name(case: Path) -> None:
     completed = run_cli("solve", str(case / SCENARIO), cwd=case)
     assert completed.returncode == 0, completed.stderr
     assert (case / "runs" / "two-firms" / "prices.csv").exists()
+
+
+def test_max_memory_fails_cleanly_before_building(case: Path) -> None:
+    out = case / "out"
+    completed = run_cli("solve", str(case / SCENARIO), "--out", str(out), "--max-memory", "1MB")
+    assert completed.returncode == 1
+    line = completed.stderr.strip()
+    assert line.startswith("error:") and "--max-memory" in line and "\n" not in line
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_max_memory_allows_what_fits(case: Path) -> None:
+    completed = run_cli("solve", str(case / SCENARIO), "--out", str(case / "out"), "--max-memory", "8GB")
+    assert completed.returncode == 0, completed.stderr
+
+
+def test_max_memory_must_be_a_size(case: Path) -> None:
+    completed = run_cli("validate", str(case / SCENARIO), "--max-memory", "lots")
+    assert completed.returncode == 2 and "key --max-memory" in completed.stderr
