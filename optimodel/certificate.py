@@ -71,15 +71,21 @@ def _bound_violation(compiled: CompiledLp, solution: LpSolution) -> float:
     return float(max(0.0, np.max(x - compiled.col_upper, initial=0.0), np.max(compiled.col_lower - x, initial=0.0)))
 
 
+def _supply(markets):
+    """Allowances available to each market-year, from the reported table: issued + offsets +
+    ceiling sales - withheld + the bank carried in - the bank carried out."""
+    carried_in = markets.groupby("market")["bank_end_tco2e"].shift(1).fillna(0.0)
+    return (
+        markets["issued_tco2e"] + markets["offsets_tco2e"] + markets["ceiling_tco2e"] - markets["withheld_tco2e"]
+        - markets["bank_end_tco2e"] + carried_in
+    )
+
+
 def _balance_violation(result) -> float:
     markets = result.markets
     if markets.empty:
         return 0.0
-    supply = (
-        markets["issued_tco2e"] + markets["offsets_tco2e"] + markets["ceiling_tco2e"] - markets["withheld_tco2e"]
-        - markets["bank_end_tco2e"] + markets.groupby("market")["bank_end_tco2e"].shift(1).fillna(0.0)
-    )
-    return float(max(0.0, (markets["emissions_tco2e"] - supply).max()))
+    return float(max(0.0, (markets["emissions_tco2e"] - _supply(markets)).max()))
 
 
 def _slack_price(result) -> float:
@@ -87,11 +93,7 @@ def _slack_price(result) -> float:
     markets = result.markets
     if markets.empty:
         return 0.0
-    supply = (
-        markets["issued_tco2e"] + markets["offsets_tco2e"] + markets["ceiling_tco2e"] - markets["withheld_tco2e"]
-        - markets["bank_end_tco2e"] + markets.groupby("market")["bank_end_tco2e"].shift(1).fillna(0.0)
-    )
-    spare = supply - markets["emissions_tco2e"] > RELATIVE * markets["emissions_tco2e"].abs().clip(lower=1.0)
+    spare = _supply(markets) - markets["emissions_tco2e"] > RELATIVE * markets["emissions_tco2e"].abs().clip(lower=1.0)
     low = result.prices.set_index(["market", "year"])["price_low"]
     keys = list(zip(markets["market"], markets["year"]))
     values = [low[key] for key, free in zip(keys, spare) if free]
