@@ -12,7 +12,7 @@ import numpy as np
 from . import __version__
 from .certificate import verify
 from .data import ModelData, load_data
-from .diagnose import constant_shortfalls, diagnose_infeasible
+from .diagnose import constant_shortfalls, diagnose_infeasible, presolve_shortfalls, shortfall_error
 from .memory import check_building
 from .model import build_model
 from .results import Result, make_result, objective_money
@@ -39,6 +39,9 @@ def solve(scenario: Scenario, data: ModelData | None = None, max_memory: int | N
     if data is None:
         data = load_data(scenario, max_memory=max_memory)
     loaded = time.perf_counter()
+    shortfalls = presolve_shortfalls(data, scenario)
+    if shortfalls:
+        raise shortfall_error(shortfalls, data)
     check_building(estimated_columns(data), max_memory)
     model = build_model(data, scenario)
     if constant_shortfalls(model):
@@ -101,6 +104,11 @@ def result_for(scenario: Scenario, data: ModelData, compiled: CompiledLp, soluti
         "scenario_resolved": scenario.resolved,
     }
     result.summary["checks"] = verify(scenario, data, compiled, solution, result)
+    result.inputs = {
+        table: path
+        for table in ("firms", "emissions", "options", "activity")
+        if (path := getattr(scenario.data, table)) is not None
+    }
     return result
 
 

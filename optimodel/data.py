@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -142,14 +143,24 @@ def read_table(path: Path, schema: TableSchema) -> pd.DataFrame:
             raw = pd.read_parquet(path)
             raw = raw.astype(object).where(raw.notna(), "").astype(str)
         elif suffix in (".csv", ".gz") or path.name.endswith(".csv.gz"):
-            raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+            # header=None: the header line counts as a row, so a data row with more fields than
+            # the header is a parse error instead of pandas silently making column 1 the index.
+            cells = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, header=None)
+            raw = cells.iloc[1:].reset_index(drop=True)
+            raw.columns = cells.iloc[0].tolist()
         else:
             raise InputError("unsupported file type (use .csv, .csv.gz or .parquet)", file=where)
     except InputError:
         raise
     except pd.errors.EmptyDataError:
         raise InputError("the file is empty (no header row)", file=where) from None
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as exc:
+    except pd.errors.ParserError as exc:
+        fields = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        if fields:
+            expected, line, seen = (int(group) for group in fields.groups())
+            raise InputError(f"{seen} fields where the header has {expected}", file=where, row=line - 1) from None
+        raise InputError(f"cannot read table ({str(exc).splitlines()[0]})", file=where) from None
+    except (UnicodeDecodeError, OSError, ValueError) as exc:
         raise InputError(f"cannot read table ({str(exc).splitlines()[0]})", file=where) from None
     raw.columns = [str(name).strip() for name in raw.columns]
     duplicated = raw.columns[raw.columns.duplicated()]

@@ -27,7 +27,7 @@ FIRM_COLUMNS = [
     "allocation_tco2e", "net_purchase_tco2e", "abatement_cost", "compliance_cost",
 ]
 OPTION_COLUMNS = ["sector", "option", "gas", "year", "abatement_tco2e", "abatement_cost"]
-RESULT_FILES = ("prices.csv", "markets.csv", "sectors.csv", "firms.csv", "options.csv", "summary.json")
+RESULT_FILES = ("prices.csv", "markets.csv", "sectors.csv", "firms.csv", "options.csv", "summary.json", "scenario.toml")
 
 
 @dataclass
@@ -40,10 +40,18 @@ class Result:
     firms: pd.DataFrame
     options: pd.DataFrame
     summary: dict = field(default_factory=dict)
+    inputs: dict[str, Path] = field(default_factory=dict)
+    """Input table paths by name (firms, emissions, options, activity), for the run folder."""
 
-    def write(self, directory: str | Path) -> Path:
+    def write(self, directory: str | Path, shared_inputs: Path | None = None) -> Path:
         """Write every output file into ``directory`` atomically: the files are written into a
-        temporary sibling folder that is renamed into place only once complete."""
+        temporary sibling folder that is renamed into place only once complete.
+
+        The folder also gets what reproduces the run: ``inputs/`` (copies of the input tables;
+        or, with ``shared_inputs``, a reference to a folder already holding them, as a sweep's
+        runs share one) and ``scenario.toml``, the scenario as resolved with its data paths
+        pointing there. ``optimodel solve DIR/scenario.toml`` gives the same results.
+        """
         target = Path(directory)
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
@@ -51,11 +59,30 @@ class Result:
             for name in ("prices", "markets", "sectors", "firms", "options"):
                 rounded(getattr(self, name)).to_csv(staging / f"{name}.csv", index=False, lineterminator="\n")
             (staging / "summary.json").write_text(json.dumps(self.summary, indent=2, sort_keys=False) + "\n")
+            self._write_reproduction(staging, target, shared_inputs)
             replace_directory(staging, target)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
         return target
+
+    def _write_reproduction(self, staging: Path, target: Path, shared_inputs: Path | None) -> None:
+        """inputs/ and scenario.toml (see ``Result.write``)."""
+        from .tomlwrite import dumps
+
+        resolved = self.summary.get("scenario_resolved")
+        if not resolved or not self.inputs:
+            return
+        if shared_inputs is None:
+            names = copy_inputs(self.inputs, staging / "inputs")
+            where = "inputs"
+        else:
+            names = {table: f"{table}{''.join(path.suffixes)}" for table, path in self.inputs.items()}
+            where = os.path.relpath(shared_inputs, target)
+        document = dict(resolved)
+        document["data"] = {table: f"{where}/{name}" for table, name in names.items()}
+        header = "# The scenario of this run as resolved (after `extends`), reading the run's copy of its inputs.\n"
+        (staging / "scenario.toml").write_text(header + dumps(document), encoding="utf-8")
 
 
 OUTPUT_DECIMALS = 6
@@ -70,6 +97,16 @@ def rounded(table: pd.DataFrame) -> pd.DataFrame:
         if pd.api.types.is_float_dtype(table[column]):
             table[column] = table[column].round(OUTPUT_DECIMALS) + 0.0
     return table
+
+
+def copy_inputs(inputs: dict[str, Path], folder: Path) -> dict[str, str]:
+    """Copy the input tables into ``folder``; return their new file names by table."""
+    folder.mkdir(parents=True, exist_ok=True)
+    names = {}
+    for table, path in inputs.items():
+        names[table] = f"{table}{''.join(path.suffixes)}"
+        shutil.copyfile(path, folder / names[table])
+    return names
 
 
 def replace_directory(staging: Path, target: Path) -> None:

@@ -296,14 +296,17 @@ class SweepResult:
         into a temporary folder renamed into place at the end."""
         import tempfile
 
-        from .results import replace_directory, rounded
+        from .results import copy_inputs, replace_directory, rounded
 
         target = Path(directory)
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-        for point in self.points:
-            if point.status == "optimal":
-                point.result.write(staging / "runs" / point.run)
+        solved = [point for point in self.points if point.status == "optimal"]
+        if solved:
+            # The runs share one copy of the inputs (they differ only in scenario values).
+            copy_inputs(solved[0].result.inputs, staging / "inputs")
+        for point in solved:
+            point.result.write(staging / "runs" / point.run, shared_inputs=target / "inputs")
         rounded(self.prices).to_csv(staging / "sweep_prices.csv", index=False, lineterminator="\n")
         self.status.to_csv(staging / "sweep_status.csv", index=False, lineterminator="\n")
         replace_directory(staging, target)

@@ -61,6 +61,9 @@ TABLE_FAULTS = {
     "infinite number": (OPTIONS, "S1,scrap_eaf,CO2,10,30,", "S1,scrap_eaf,CO2,10,inf,", ["column cost_per_t", "row 3", "finite"]),
     "blank required cell": (EMISSIONS, "S1,2025,CO2,80", "S1,2025,CO2,", ["column baseline_t", "row 3", "blank"]),
     "fractional year": (EMISSIONS, "S1,2025,CO2,80", "S1,2025.5,CO2,80", ["column year", "row 3", "whole number"]),
+    # Found by tests/test_fuzz.py: pandas took column 1 as the index when a row had one field too many.
+    "extra field in a row": (EMISSIONS, "P1,2025,CO2,100", ",0,2025,CO2,100", ["two-firms-emissions.csv", "row 1", "5 fields"]),
+    "extra field in a later row": (EMISSIONS, "S1,2026,CO2,80", "S1,2026,CO2,80,1", ["two-firms-emissions.csv", "row 4", "5 fields"]),
     "missing column": (EMISSIONS, "firm_id,year,gas,baseline_t", "firm_id,year,gas,baseline", ["two-firms-emissions.csv", "column baseline_t", "missing"]),
     "unknown gas": (EMISSIONS, "S1,2025,CO2,80", "S1,2025,SF6,80", ["column gas", "row 3", "SF6"]),
     "unknown option gas": (OPTIONS, "P1,ccs,CO2,30,50,", "P1,ccs,N2O,30,50,", ["two-firms-options.csv", "column gas", "row 2"]),

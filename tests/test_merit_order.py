@@ -37,6 +37,8 @@ def instances(draw):
         required = sum(potential for _, potential in costs_sorted[:k])
     else:
         required = draw(st.integers(0, int(sum(ordered)) + 10))
+    # A cap cannot be negative: at most the whole baseline is required.
+    required = min(required, total_baseline)
     cap = total_baseline - required
     return baselines, steps, cap
 

@@ -40,3 +40,27 @@ def test_summary_records_inputs_versions_and_the_resolved_scenario(tmp_path):
     assert resolved["sectors"]["power"]["cap_tco2e"] == {"2025": 70, "2026": 60}
     assert set(resolved["markets"]) == {"power", "steel"}
     assert summary["checks"]["objective_gap"] < 1e-6
+
+
+def test_a_run_folder_holds_everything_needed_to_reproduce_it(tmp_path):
+    solve(SCENARIOS / "examples" / "two-firms-separate.toml", tmp_path / "run")
+    run = tmp_path / "run"
+    assert sorted(path.name for path in (run / "inputs").iterdir()) == ["emissions.csv", "firms.csv", "options.csv"]
+    moved = tmp_path / "elsewhere"
+    run.rename(moved)  # nothing in it may point back at the original files
+    solve(moved / "scenario.toml", tmp_path / "again")
+    for name in ("prices.csv", "markets.csv", "firms.csv"):
+        assert (moved / name).read_bytes() == (tmp_path / "again" / name).read_bytes(), name
+
+
+def test_sweep_runs_share_one_copy_of_the_inputs(tmp_path):
+    out = tmp_path / "sweep"
+    completed = subprocess.run(
+        [sys.executable, "-m", "optimodel", "sweep", str(SCENARIOS / "examples" / "two-firms.toml"),
+         "--set", "sectors.power.cap_tco2e.2026=60,55", "--out", str(out)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert (out / "inputs" / "options.csv").exists() and not (out / "runs" / "run-002" / "inputs").exists()
+    solve(out / "runs" / "run-002" / "scenario.toml", tmp_path / "again")
+    assert (out / "runs" / "run-002" / "prices.csv").read_bytes() == (tmp_path / "again" / "prices.csv").read_bytes()
