@@ -32,6 +32,17 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
     sweep.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler")
     sweep.add_argument("--out", type=Path, default=None, help="output folder (default runs/<name>-sweep)")
+    check = commands.add_parser("check", help="solve and compare the prices with a stored prices.csv")
+    check.add_argument("scenario", type=Path)
+    check.add_argument("--expect", type=Path, required=True, help="prices.csv with market, year, price")
+    check.add_argument("--rtol", type=float, default=1e-6, help="relative tolerance (default 1e-6)")
+    check.add_argument("--atol", type=float, default=1e-6, help="absolute tolerance (default 1e-6)")
+    snapshot = commands.add_parser("snapshot", help="solve and write the prices a later check expects")
+    snapshot.add_argument("scenario", type=Path)
+    snapshot.add_argument("--out", type=Path, required=True, help="the prices.csv to write")
+    compare = commands.add_parser("compare", help="prices and sector results of several runs side by side")
+    compare.add_argument("runs", type=Path, nargs="+", help="run folders or sweep folders")
+    compare.add_argument("--out", type=Path, default=None, help="write the full comparison as CSV")
     data = commands.add_parser("data", help="datasets")
     data_commands = data.add_subparsers(dest="data_command", required=True)
     generate = data_commands.add_parser("generate", help="generate a calibrated instance and a scenario for it")
@@ -132,6 +143,56 @@ def command_sweep(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def command_check(arguments: argparse.Namespace) -> int:
+    from .api import solve
+    from .errors import InputError
+    from .scenario import load_scenario
+    from .testing import compare_prices, read_prices
+
+    if not arguments.expect.exists():
+        raise InputError("expected prices file not found", file=str(arguments.expect))
+    try:
+        read_prices(arguments.expect)
+    except (ValueError, OSError) as error:
+        raise InputError(str(error), file=str(arguments.expect)) from None
+    result = solve(load_scenario(arguments.scenario))
+    differences = compare_prices(result.prices, arguments.expect, rtol=arguments.rtol, atol=arguments.atol)
+    if differences:
+        print(f"{len(differences)} price(s) differ from {arguments.expect} (rtol={arguments.rtol}, atol={arguments.atol}):")
+        for difference in differences:
+            print(f"  {difference}")
+        return 1
+    print(f"all {len(result.prices)} prices match {arguments.expect} (rtol={arguments.rtol}, atol={arguments.atol})")
+    return 0
+
+
+def command_snapshot(arguments: argparse.Namespace) -> int:
+    from .api import solve
+    from .results import rounded
+    from .scenario import load_scenario
+
+    result = solve(load_scenario(arguments.scenario))
+    arguments.out.parent.mkdir(parents=True, exist_ok=True)
+    staging = arguments.out.with_name(f".{arguments.out.name}.tmp")
+    rounded(result.prices).to_csv(staging, index=False, lineterminator="\n")
+    staging.replace(arguments.out)
+    print(f"wrote {len(result.prices)} prices to {arguments.out}")
+    return 0
+
+
+def command_compare(arguments: argparse.Namespace) -> int:
+    from .compare import compare_runs, format_prices
+    from .results import rounded
+
+    table = compare_runs(arguments.runs)
+    print(format_prices(table))
+    if arguments.out:
+        arguments.out.parent.mkdir(parents=True, exist_ok=True)
+        rounded(table).to_csv(arguments.out, index=False, lineterminator="\n")
+        print(f"full comparison (prices with intervals; sector abatement, emissions, costs) written to {arguments.out}")
+    return 0
+
+
 def command_data(arguments: argparse.Namespace) -> int:
     from .datasets.generate import write_instance
     from .errors import InputError
@@ -145,7 +206,15 @@ def command_data(arguments: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"solve": command_solve, "validate": command_validate, "sweep": command_sweep, "data": command_data}
+COMMANDS = {
+    "solve": command_solve,
+    "validate": command_validate,
+    "sweep": command_sweep,
+    "check": command_check,
+    "snapshot": command_snapshot,
+    "compare": command_compare,
+    "data": command_data,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
