@@ -10,6 +10,7 @@ import time
 import numpy as np
 
 from . import __version__
+from .cbam import cbam_exposure
 from .certificate import verify
 from .data import ModelData, load_data
 from .diagnose import constant_shortfalls, diagnose_infeasible, presolve_shortfalls, shortfall_error
@@ -104,6 +105,7 @@ def result_for(scenario: Scenario, data: ModelData, compiled: CompiledLp, soluti
         "scenario_resolved": scenario.resolved,
     }
     result.summary["checks"] = verify(scenario, data, compiled, solution, result)
+    result.cbam = cbam_exposure(scenario, result.sectors, result.firms, result.prices)
     result.inputs = {
         table: path
         for table in ("firms", "emissions", "options", "activity")

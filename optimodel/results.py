@@ -27,7 +27,7 @@ FIRM_COLUMNS = [
     "allocation_tco2e", "net_purchase_tco2e", "abatement_cost", "compliance_cost",
 ]
 OPTION_COLUMNS = ["sector", "option", "gas", "year", "abatement_tco2e", "abatement_cost"]
-RESULT_FILES = ("prices.csv", "markets.csv", "sectors.csv", "firms.csv", "options.csv", "summary.json", "scenario.toml")
+RESULT_FILES = ("prices.csv", "markets.csv", "sectors.csv", "firms.csv", "options.csv", "cbam.csv", "summary.json", "scenario.toml")
 
 
 @dataclass
@@ -42,6 +42,8 @@ class Result:
     summary: dict = field(default_factory=dict)
     inputs: dict[str, Path] = field(default_factory=dict)
     """Input table paths by name (firms, emissions, options, activity), for the run folder."""
+    cbam: pd.DataFrame | None = None
+    """EU CBAM exposure by sector and year (scenarios with [cbam]); written as cbam.csv."""
 
     def write(self, directory: str | Path, shared_inputs: Path | None = None) -> Path:
         """Write every output file into ``directory`` atomically: the files are written into a
@@ -56,8 +58,10 @@ class Result:
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
         try:
-            for name in ("prices", "markets", "sectors", "firms", "options"):
-                rounded(getattr(self, name)).to_csv(staging / f"{name}.csv", index=False, lineterminator="\n")
+            for name in ("prices", "markets", "sectors", "firms", "options", "cbam"):
+                table = getattr(self, name)
+                if table is not None:
+                    rounded(table).to_csv(staging / f"{name}.csv", index=False, lineterminator="\n")
             (staging / "summary.json").write_text(json.dumps(self.summary, indent=2, sort_keys=False) + "\n")
             self._write_reproduction(staging, target, shared_inputs)
             replace_directory(staging, target)

@@ -96,6 +96,44 @@ class OffsetStep(_Closed):
     """Markets that may buy from this step (optional addition); default every market."""
 
 
+EU_FREE_ALLOCATION = {2026: 0.975, 2027: 0.95, 2028: 0.90, 2029: 0.775, 2030: 0.515, 2031: 0.39, 2032: 0.265, 2033: 0.14, 2034: 0.0}
+"""Share of EU free allocation kept in CBAM sectors, by year (Directive (EU) 2023/959)."""
+
+
+class CbamDeduction(str, Enum):
+    """Which Chinese carbon price the EU deducts from the CBAM charge."""
+
+    effective = "effective"
+    """The price times the share of emissions the sector actually pays for (net purchases over
+    emissions, at least 0): free allocation is not a price paid."""
+    full = "full"
+    """The full allowance price for every tonne."""
+
+
+class CbamPolicy(_Closed):
+    """EU CBAM exposure of exporters (optional addition): computed after the solve, cbam.csv."""
+
+    eu_price_eur: float | dict[int, float] = Field(default=85.0)
+    """EU allowance price, EUR per tCO2e: one value or one per year (years missing use the nearest earlier one)."""
+    eur_cny: float = Field(default=8.2, gt=0.0, allow_inf_nan=False)
+    """CNY per EUR (or the scenario currency per EUR)."""
+    free_allocation: dict[int, float] = Field(default_factory=lambda: dict(EU_FREE_ALLOCATION))
+    """Share of EU free allocation kept, by year; the CBAM charge applies to the rest. Before
+    the first year CBAM charges nothing; after the last the last share holds."""
+    export_share: dict[str, float] = Field(default_factory=dict)
+    """Share of each sector's emissions embedded in goods exported to the EU."""
+    deduction: CbamDeduction = CbamDeduction.effective
+    """Which Chinese carbon price is deducted."""
+
+    @field_validator("free_allocation", "export_share")
+    @classmethod
+    def _shares(cls, values: dict) -> dict:
+        for key, value in values.items():
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{key}: a share must be between 0 and 1, got {value}")
+        return values
+
+
 class SolverMethod(str, Enum):
     """HiGHS algorithm for the main solve."""
 
@@ -147,6 +185,8 @@ class Scenario(_Closed):
     """Offset credit supply steps."""
     solver: SolverOptions = Field(default_factory=SolverOptions)
     """HiGHS settings."""
+    cbam: CbamPolicy | None = None
+    """EU CBAM exposure of exporters; none computed when absent."""
 
     _source: Path | None = PrivateAttr(default=None)
     _resolved: dict[str, Any] = PrivateAttr(default_factory=dict)
@@ -350,6 +390,10 @@ def check_scenario(scenario: Scenario, file: str) -> None:
         for year in step.years or []:
             if year not in years:
                 raise InputError(f"year {year} is not a scenario year", file=file, key=f"offsets.{index}.years")
+    if scenario.cbam is not None:
+        for sector in scenario.cbam.export_share:
+            if sector not in scenario.covered_sectors:
+                raise InputError(f"sector {sector!r} is not covered", file=file, key=f"cbam.export_share.{sector}")
     for market, policy in scenario.markets.items():
         if (
             policy.price_floor is not None
