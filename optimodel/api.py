@@ -32,10 +32,12 @@ from .solve import (
 log = logging.getLogger(__name__)
 
 
-def solve(scenario: Scenario, data: ModelData | None = None, max_memory: int | None = None) -> Result:
+def solve(scenario: Scenario, data: ModelData | None = None, max_memory: int | None = None, progress=None) -> Result:
     """Load the scenario's data (unless given), build the LP, solve it with HiGHS and return the
     result tables. Raises ``InputError``, ``InfeasibleError``, ``SolverError`` or, when the
-    instance would need more than ``max_memory`` bytes, ``MemoryLimitError``."""
+    instance would need more than ``max_memory`` bytes, ``MemoryLimitError``. ``progress`` is
+    called with the name of each stage as it starts ("build", "solve", "results")."""
+    step = progress or (lambda stage: None)
     started = time.perf_counter()
     if data is None:
         data = load_data(scenario, max_memory=max_memory)
@@ -44,6 +46,7 @@ def solve(scenario: Scenario, data: ModelData | None = None, max_memory: int | N
     if shortfalls:
         raise shortfall_error(shortfalls, data)
     check_building(estimated_columns(data), max_memory)
+    step("build")
     model = build_model(data, scenario)
     if constant_shortfalls(model):
         raise diagnose_infeasible(model, data, scenario)
@@ -53,11 +56,13 @@ def solve(scenario: Scenario, data: ModelData | None = None, max_memory: int | N
         raise diagnose_infeasible(model, data, scenario) from None
     built = time.perf_counter()
     log.info("built LP: %d rows, %d columns, %d nonzeros", *compiled.shape, compiled.matrix.nnz)
+    step("solve")
     try:
         solution = solve_lp(compiled, data, scenario)
     except Infeasible:
         raise diagnose_infeasible(model, data, scenario) from None
     solved = time.perf_counter()
+    step("results")
     result = result_for(scenario, data, compiled, solution)
     result.summary["timings"] = {
         "load": round(loaded - started, 3),

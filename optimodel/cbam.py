@@ -46,6 +46,7 @@ def cbam_exposure(scenario: Scenario, sectors: pd.DataFrame, firms: pd.DataFrame
     price = prices.set_index(["market", "year"])["price"]
     net_purchase = firms.groupby(["sector", "year"])["net_purchase_tco2e"].sum()
     rows = []
+    # Only covered sectors have results; export shares of sectors switched off are skipped.
     for row in sectors[sectors["sector"].isin(list(policy.export_share))].itertuples(index=False):
         share = policy.export_share[row.sector]
         exported = row.emissions_tco2e * share

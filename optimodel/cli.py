@@ -22,6 +22,8 @@ def _parser() -> argparse.ArgumentParser:
     solve.add_argument("scenario", type=Path)
     solve.add_argument("--out", type=Path, default=None, help="output folder (default runs/<name>)")
     solve.add_argument("--max-memory", default=None, metavar="SIZE", help="fail cleanly (exit 1) if the run would need more, e.g. 8GB")
+    solve.add_argument("--format", choices=["csv", "xlsx"], default="csv",
+                       help="xlsx: also write results.xlsx, one sheet per table (the CSV files are always written)")
     validate = commands.add_parser("validate", help="check a scenario and its input tables")
     validate.add_argument("scenario", type=Path)
     validate.add_argument("--max-memory", default=None, metavar="SIZE", help="fail cleanly (exit 1) if reading would need more")
@@ -43,6 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     compare = commands.add_parser("compare", help="prices and sector results of several runs side by side")
     compare.add_argument("runs", type=Path, nargs="+", help="run folders or sweep folders")
     compare.add_argument("--out", type=Path, default=None, help="write the full comparison as CSV")
+    report = commands.add_parser("report", help="one self-contained HTML page of a run or sweep")
+    report.add_argument("directory", type=Path)
+    report.add_argument("--out", type=Path, default=None, help="the page to write (default DIR/report.html)")
     data = commands.add_parser("data", help="datasets")
     data_commands = data.add_subparsers(dest="data_command", required=True)
     generate = data_commands.add_parser("generate", help="generate a calibrated instance and a scenario for it")
@@ -60,23 +65,41 @@ def _print_prices(prices, currency: str) -> None:
 
 
 LOAD_STAGES = ("firms", "emissions", "options", "activity", "hashes")
+SOLVE_STAGES = ("build", "solve", "results", "write")
 
 
-def _load_with_progress(scenario, max_memory):
-    """load_data with a progress bar over its stages (shown only on a terminal)."""
-    from tqdm import tqdm
+class StageBar:
+    """A progress bar over named stages (shown only on a terminal: tqdm's disable=None)."""
 
+    def __init__(self, stages: tuple[str, ...], description: str) -> None:
+        from tqdm import tqdm
+
+        self.stages = stages
+        self.seen = 0
+        self.bar = tqdm(total=len(stages), desc=description, unit="stage", file=sys.stderr, disable=None, leave=False)
+
+    def __call__(self, stage: str) -> None:
+        if stage in self.stages:
+            self.bar.update(self.stages.index(stage) - self.seen)
+            self.seen = self.stages.index(stage)
+        self.bar.set_postfix_str(stage)
+
+    def close(self) -> None:
+        self.bar.update(len(self.stages) - self.seen)
+        self.bar.close()
+
+
+def _load_with_progress(scenario, max_memory, bar: StageBar | None = None):
+    """load_data with a progress bar over its stages."""
     from .data import load_data
 
-    with tqdm(total=len(LOAD_STAGES), desc="loading", unit="stage", file=sys.stderr, disable=None, leave=False) as bar:
-        def advance(stage: str) -> None:
-            if stage != LOAD_STAGES[0]:
-                bar.update(1)
-            bar.set_postfix_str(stage)
-
-        data = load_data(scenario, max_memory=max_memory, progress=advance)
-        bar.update(1)
-    return data
+    own = bar is None
+    bar = bar or StageBar(LOAD_STAGES, "loading")
+    try:
+        return load_data(scenario, max_memory=max_memory, progress=bar)
+    finally:
+        if own:
+            bar.close()
 
 
 def command_solve(arguments: argparse.Namespace) -> int:
@@ -90,8 +113,14 @@ def command_solve(arguments: argparse.Namespace) -> int:
         max_memory = parse_size(arguments.max_memory) if arguments.max_memory else None
         scenario = load_scenario(arguments.scenario)
         out = out or Path("runs") / scenario.name
-        result = solve(scenario, data=_load_with_progress(scenario, max_memory), max_memory=max_memory)
-        result.write(out)
+        bar = StageBar(LOAD_STAGES + SOLVE_STAGES, "solving")
+        try:
+            data = _load_with_progress(scenario, max_memory, bar)
+            result = solve(scenario, data=data, max_memory=max_memory, progress=bar)
+            bar("write")
+            result.write(out, xlsx=arguments.format == "xlsx")
+        finally:
+            bar.close()
     except BaseException:
         if out is not None:
             remove_stale_results(out)
@@ -193,6 +222,14 @@ def command_compare(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def command_report(arguments: argparse.Namespace) -> int:
+    from .report import write_report
+
+    out = write_report(arguments.directory, arguments.out or arguments.directory / "report.html")
+    print(f"report written to {out}")
+    return 0
+
+
 def command_data(arguments: argparse.Namespace) -> int:
     from .datasets.generate import write_instance
     from .errors import InputError
@@ -213,6 +250,7 @@ COMMANDS = {
     "check": command_check,
     "snapshot": command_snapshot,
     "compare": command_compare,
+    "report": command_report,
     "data": command_data,
 }
 

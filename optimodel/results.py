@@ -27,7 +27,10 @@ FIRM_COLUMNS = [
     "allocation_tco2e", "net_purchase_tco2e", "abatement_cost", "compliance_cost",
 ]
 OPTION_COLUMNS = ["sector", "option", "gas", "year", "abatement_tco2e", "abatement_cost"]
-RESULT_FILES = ("prices.csv", "markets.csv", "sectors.csv", "firms.csv", "options.csv", "cbam.csv", "summary.json", "scenario.toml")
+RESULT_FILES = (
+    "prices.csv", "markets.csv", "sectors.csv", "firms.csv", "options.csv", "cbam.csv", "summary.json", "scenario.toml",
+    "results.xlsx",
+)
 
 
 @dataclass
@@ -45,7 +48,7 @@ class Result:
     cbam: pd.DataFrame | None = None
     """EU CBAM exposure by sector and year (scenarios with [cbam]); written as cbam.csv."""
 
-    def write(self, directory: str | Path, shared_inputs: Path | None = None) -> Path:
+    def write(self, directory: str | Path, shared_inputs: Path | None = None, xlsx: bool = False) -> Path:
         """Write every output file into ``directory`` atomically: the files are written into a
         temporary sibling folder that is renamed into place only once complete.
 
@@ -53,6 +56,7 @@ class Result:
         or, with ``shared_inputs``, a reference to a folder already holding them, as a sweep's
         runs share one) and ``scenario.toml``, the scenario as resolved with its data paths
         pointing there. ``optimodel solve DIR/scenario.toml`` gives the same results.
+        With ``xlsx`` the tables also go into results.xlsx, one sheet each, for spreadsheet users.
         """
         target = Path(directory)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -63,12 +67,22 @@ class Result:
                 if table is not None:
                     rounded(table).to_csv(staging / f"{name}.csv", index=False, lineterminator="\n")
             (staging / "summary.json").write_text(json.dumps(self.summary, indent=2, sort_keys=False) + "\n")
+            if xlsx:
+                self._write_xlsx(staging / "results.xlsx")
             self._write_reproduction(staging, target, shared_inputs)
             replace_directory(staging, target)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
         return target
+
+    def _write_xlsx(self, path: Path) -> None:
+        with pd.ExcelWriter(path, engine="openpyxl") as workbook:
+            for name in ("prices", "markets", "sectors", "firms", "options", "cbam"):
+                table = getattr(self, name)
+                if table is not None:
+                    # Excel has no infinity: an infinite price_high becomes an empty cell.
+                    rounded(table).replace([np.inf, -np.inf], np.nan).to_excel(workbook, sheet_name=name, index=False)
 
     def _write_reproduction(self, staging: Path, target: Path, shared_inputs: Path | None) -> None:
         """inputs/ and scenario.toml (see ``Result.write``)."""

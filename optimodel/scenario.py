@@ -121,7 +121,8 @@ class CbamPolicy(_Closed):
     """Share of EU free allocation kept, by year; the CBAM charge applies to the rest. Before
     the first year CBAM charges nothing; after the last the last share holds."""
     export_share: dict[str, float] = Field(default_factory=dict)
-    """Share of each sector's emissions embedded in goods exported to the EU."""
+    """Share of each sector's emissions embedded in goods exported to the EU (sectors switched
+    off with ``covered = false`` are skipped)."""
     deduction: CbamDeduction = CbamDeduction.effective
     """Which Chinese carbon price is deducted."""
 
@@ -391,9 +392,10 @@ def check_scenario(scenario: Scenario, file: str) -> None:
             if year not in years:
                 raise InputError(f"year {year} is not a scenario year", file=file, key=f"offsets.{index}.years")
     if scenario.cbam is not None:
+        # A sector switched off with covered = false is skipped; one never named is a typo.
         for sector in scenario.cbam.export_share:
-            if sector not in scenario.covered_sectors:
-                raise InputError(f"sector {sector!r} is not covered", file=file, key=f"cbam.export_share.{sector}")
+            if sector not in scenario.sectors:
+                raise InputError(f"unknown sector {sector!r}", file=file, key=f"cbam.export_share.{sector}")
     for market, policy in scenario.markets.items():
         if (
             policy.price_floor is not None

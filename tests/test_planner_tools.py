@@ -81,3 +81,13 @@ def test_compare_reads_a_sweep_folder(tmp_path):
 def test_compare_needs_run_folders(tmp_path):
     completed = cli("compare", str(tmp_path), str(tmp_path))
     assert completed.returncode == 2 and completed.stderr.startswith("error:")
+
+
+def test_xlsx_format_writes_one_sheet_per_table(tmp_path):
+    completed = cli("solve", str(EXAMPLES / "two-firms.toml"), "--out", str(tmp_path / "run"), "--format", "xlsx")
+    assert completed.returncode == 0, completed.stderr
+    sheets = pd.read_excel(tmp_path / "run" / "results.xlsx", sheet_name=None)
+    assert set(sheets) == {"prices", "markets", "sectors", "firms", "options"}
+    prices = sheets["prices"].set_index("year")
+    assert prices.loc[2026, "price_high"] == pytest.approx(80.0)
+    assert (tmp_path / "run" / "prices.csv").exists()

@@ -1,0 +1,197 @@
+"""One self-contained HTML page per run (or sweep): charts by plotly, plotly.js embedded, so the
+page opens with no network.
+
+Charts: the price path per market with its interval band; each sector's marginal abatement cost
+curve in the first year with the clearing price; abatement by sector and option (CO2 and PFC
+gases apart); the distribution of firms' net purchases and compliance costs (who pays, who
+sells); the bank over time; CBAM exposure when the run has it; and for a sweep folder, price
+against the swept value.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import InputError
+
+COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#7f7f7f"]
+
+
+def _figure_html(figure, first: bool) -> str:
+    # The first chart carries plotly.js inline; the others reuse it.
+    return figure.to_html(full_html=False, include_plotlyjs=True if first else False, config={"displaylogo": False})
+
+
+def _price_figure(prices: pd.DataFrame):
+    import plotly.graph_objects as go
+
+    figure = go.Figure()
+    for index, (market, table) in enumerate(prices.groupby("market", sort=False)):
+        colour = COLOURS[index % len(COLOURS)]
+        high = table["price_high"].where(table["price_high"] < 1e300)
+        figure.add_trace(go.Scatter(x=table["year"], y=high, mode="lines", line={"width": 0}, showlegend=False, hoverinfo="skip"))
+        figure.add_trace(go.Scatter(x=table["year"], y=table["price_low"], mode="lines", line={"width": 0}, fill="tonexty",
+                                    fillcolor="rgba(120,120,120,0.25)", name=f"{market}: interval", hoverinfo="skip"))
+        figure.add_trace(go.Scatter(x=table["year"], y=table["price"], mode="lines+markers", name=market, line={"color": colour}))
+    figure.update_layout(title="Allowance price with its interval", xaxis_title="year", yaxis_title="price per tCO2e")
+    return figure
+
+
+def _mac_figure(run: Path, prices: pd.DataFrame):
+    """Each sector's marginal abatement cost curve in the first year, rebuilt from the run's own
+    copy of its inputs, with the market's clearing price."""
+    import plotly.graph_objects as go
+
+    from .data import load_data
+    from .scenario import load_scenario
+
+    scenario = load_scenario(run / "scenario.toml")
+    data = load_data(scenario)
+    year = data.years[0]
+    steps = data.steps[data.steps["year"] == 0]
+    figure = go.Figure()
+    market_of = scenario.market_of_sector()
+    price = prices.set_index(["market", "year"])["price"]
+    for index, (sector_position, table) in enumerate(steps.groupby("sector")):
+        sector = data.sectors[sector_position]
+        ordered = table.sort_values("cost_per_tco2e")
+        cumulative = data.scaling.from_model(ordered["potential_scaled"].cumsum().to_numpy()) / 1e6
+        starts = [0.0, *cumulative[:-1]]
+        x, y = [], []
+        for start, end, cost in zip(starts, cumulative, ordered["cost_per_tco2e"]):
+            x += [start, end]
+            y += [cost, cost]
+        colour = COLOURS[index % len(COLOURS)]
+        figure.add_trace(go.Scatter(x=x, y=y, mode="lines", name=sector, line={"color": colour}))
+        clearing = float(price[(market_of[sector], year)])
+        figure.add_trace(go.Scatter(x=[0, cumulative[-1] if len(cumulative) else 0], y=[clearing, clearing], mode="lines",
+                                    line={"color": colour, "dash": "dot"}, name=f"{sector}: price {clearing:,.2f}"))
+    figure.update_layout(title=f"Marginal abatement cost curves, {year}", xaxis_title="abatement, Mt CO2e",
+                         yaxis_title="cost per tCO2e")
+    return figure
+
+
+def _abatement_figure(options: pd.DataFrame):
+    import plotly.express as px
+
+    table = options.assign(gases=options["gas"].where(options["gas"] == "CO2", "PFC"), mt=options["abatement_tco2e"] / 1e6)
+    table = table.groupby(["sector", "option", "gases", "year"], as_index=False)["mt"].sum()
+    figure = px.bar(table, x="year", y="mt", color="option", facet_col="gases", facet_row="sector",
+                    title="Abatement by sector and option (CO2 and PFC gases)", labels={"mt": "Mt CO2e"})
+    figure.update_yaxes(matches=None)
+    figure.update_layout(height=max(400, 220 * table["sector"].nunique()))
+    return figure
+
+
+def _firms_figure(firms: pd.DataFrame):
+    import plotly.express as px
+
+    year = firms["year"].min()
+    table = firms[firms["year"] == year].assign(role=lambda frame: frame["net_purchase_tco2e"].map(lambda value: "buys" if value > 0 else "sells"))
+    return px.histogram(table, x="compliance_cost", color="role", facet_col="sector", nbins=40,
+                        title=f"Firms' compliance costs in {year}: who pays, who sells",
+                        labels={"compliance_cost": "abatement cost + price x net purchase"})
+
+
+def _bank_figure(markets: pd.DataFrame):
+    import plotly.express as px
+
+    return px.bar(markets.assign(mt=markets["bank_end_tco2e"] / 1e6), x="year", y="mt", color="market", barmode="group",
+                  title="Bank at year end (negative: borrowed)", labels={"mt": "Mt CO2e"})
+
+
+def _cbam_figure(cbam: pd.DataFrame):
+    import plotly.express as px
+
+    return px.line(cbam, x="year", y="net_charge_per_tco2e", color="sector", markers=True,
+                   title="CBAM charge at the EU border per exported tCO2e, net of the Chinese price paid",
+                   labels={"net_charge_per_tco2e": "per tCO2e"})
+
+
+def _sweep_figure(sweep: Path):
+    import plotly.express as px
+
+    prices = pd.read_csv(sweep / "sweep_prices.csv")
+    keys = [column for column in prices.columns if column not in ("run", "market", "year", "price", "price_low", "price_high")]
+    key = keys[0]
+    return px.line(prices.sort_values(key), x=key, y="price", color=prices["year"].astype(str), line_dash="market", markers=True,
+                   title=f"Price against {key}", labels={"color": "year"})
+
+
+def _table_html(table: pd.DataFrame) -> str:
+    return table.to_html(index=False, float_format=lambda value: f"{value:,.2f}", border=0, classes="data")
+
+
+def build_report(directory: Path) -> str:
+    """The page's HTML for a run folder or a sweep folder."""
+    directory = Path(directory)
+    sweep = (directory / "sweep_prices.csv").exists()
+    if sweep:
+        runs = sorted(path for path in (directory / "runs").iterdir() if (path / "prices.csv").exists())
+        if not runs:
+            raise InputError("the sweep has no solved run to report", file=str(directory))
+        run = runs[0]
+    elif (directory / "prices.csv").exists():
+        run = directory
+    else:
+        raise InputError("not a run folder (no prices.csv) nor a sweep folder (no sweep_prices.csv)", file=str(directory))
+    try:
+        tables = {name: pd.read_csv(run / f"{name}.csv") for name in ("prices", "markets", "sectors", "firms", "options")}
+        summary = json.loads((run / "summary.json").read_text())
+    except (OSError, ValueError, pd.errors.ParserError) as error:
+        raise InputError(f"cannot read the run's files ({error})", file=str(run)) from None
+    cbam = pd.read_csv(run / "cbam.csv") if (run / "cbam.csv").exists() else None
+
+    figures = [_price_figure(tables["prices"])]
+    if (run / "scenario.toml").exists():
+        figures.append(_mac_figure(run, tables["prices"]))
+    figures += [_abatement_figure(tables["options"]), _firms_figure(tables["firms"]), _bank_figure(tables["markets"])]
+    if cbam is not None and not cbam.empty:
+        figures.append(_cbam_figure(cbam))
+    if sweep:
+        figures.insert(0, _sweep_figure(directory))
+    charts = "\n".join(f'<section class="chart">{_figure_html(figure, index == 0)}</section>' for index, figure in enumerate(figures))
+    title = f"optimodel: {summary.get('scenario', run.name)}" + (f" (sweep, first run {run.name})" if sweep else "")
+    description = html.escape(str(summary.get("scenario_resolved", {}).get("description", "")))
+    facts = (
+        f"status {html.escape(str(summary.get('status')))}, objective {summary.get('objective', 0):,.0f} "
+        f"{html.escape(str(summary.get('currency', '')))} (discounted), HiGHS {html.escape(str(summary.get('solver', {}).get('version')))}, "
+        f"{summary.get('model', {}).get('columns', 0):,} columns"
+    )
+    sections = [
+        f"<h2>Prices</h2>{_table_html(tables['prices'])}",
+        f"<h2>Markets</h2>{_table_html(tables['markets'])}",
+        f"<h2>Sectors</h2>{_table_html(tables['sectors'])}",
+    ]
+    if cbam is not None:
+        sections.append(f"<h2>CBAM exposure</h2>{_table_html(cbam)}")
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }}
+table.data {{ border-collapse: collapse; font-size: 0.85em; margin-bottom: 2em; }}
+table.data td, table.data th {{ padding: 2px 8px; text-align: right; border-bottom: 1px solid #ddd; }}
+section.chart {{ margin: 1.5em 0; }}
+</style></head>
+<body>
+<h1>{html.escape(title)}</h1>
+<p>{description}</p>
+<p>{facts}</p>
+{charts}
+{''.join(sections)}
+</body></html>
+"""
+
+
+def write_report(directory: Path, out: Path) -> Path:
+    """Write the page atomically."""
+    page = build_report(directory)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = out.with_name(f".{out.name}.tmp")
+    staging.write_text(page, encoding="utf-8")
+    staging.replace(out)
+    return out
