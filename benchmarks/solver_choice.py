@@ -12,7 +12,6 @@ from __future__ import annotations
 import sys
 import time
 
-import highspy
 
 import optimodel
 from optimodel.data import load_data

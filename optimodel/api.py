@@ -58,7 +58,7 @@ def solve(scenario: Scenario, data: ModelData | None = None, max_memory: int | N
     log.info("built LP: %d rows, %d columns, %d nonzeros", *compiled.shape, compiled.matrix.nnz)
     step("solve")
     try:
-        solution = solve_lp(compiled, data, scenario)
+        solution = solve_lp(compiled, scenario)
     except Infeasible:
         raise diagnose_infeasible(model, data, scenario) from None
     solved = time.perf_counter()

@@ -289,11 +289,6 @@ class ModelData:
     input_hashes: dict[str, str] = field(default_factory=dict)
     """SHA-256 of every input file."""
 
-    @property
-    def sector_market(self) -> np.ndarray:
-        """Market position of each sector position."""
-        return self.sector_years.drop_duplicates("sector").sort_values("sector")["market"].to_numpy()
-
 
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()

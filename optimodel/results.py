@@ -150,14 +150,13 @@ def make_result(
     data: ModelData, compiled: CompiledLp, solution: LpSolution, prices: dict[tuple[str, int], dict[str, float]]
 ) -> Result:
     """Map the solution back to firms, sectors, options and markets, in tCO2e and money of each year."""
-    years = np.array(data.years)
     steps = data.steps
     abatement_columns = compiled.columns["abatement"]
-    step_abatement_mt = np.array(
+    step_abatement_scaled = np.array(
         [solution.col_value[abatement_columns[s]] if s in abatement_columns else 0.0 for s in range(len(steps))]
     )
     # Abatement never goes below zero; HiGHS may return -1e-12.
-    step_abatement = data.scaling.from_model(np.clip(step_abatement_mt, 0.0, None))
+    step_abatement = data.scaling.from_model(np.clip(step_abatement_scaled, 0.0, None))
     step_cost = step_abatement * steps["cost_per_tco2e"].to_numpy()
 
     price_table = pd.DataFrame(

@@ -278,7 +278,7 @@ class LpSolver:
         return result
 
 
-def solve_lp(compiled: CompiledLp, data: ModelData, scenario: Scenario) -> LpSolution:
+def solve_lp(compiled: CompiledLp, scenario: Scenario) -> LpSolution:
     """Solve the compiled LP once (see ``LpSolver`` for re-solves)."""
     return LpSolver(compiled, scenario).solve()
 

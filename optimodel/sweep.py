@@ -150,8 +150,7 @@ class WarmSession:
 
         self.scenario = scenario
         self.data = load_data(scenario)
-        self.model = build_model(self.data, scenario)
-        self.compiled = compile_model(self.model)
+        self.compiled = compile_model(build_model(self.data, scenario))
         self.base_upper = self.compiled.row_upper.copy()
         self.base_cost = self.compiled.cost.copy()
         self.solver = LpSolver(self.compiled, scenario)

@@ -7,51 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-
-def toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(toml_value(item) for item in value) + "]"
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f'"{key}" = {toml_value(item)}' for key, item in value.items()) + " }"
-    raise TypeError(type(value))
-
-
-def to_toml(document: dict[str, Any]) -> str:
-    """A small TOML writer: top-level scalars, [tables] of scalars/inline tables, [[arrays]]."""
-    lines: list[str] = []
-    tables: list[tuple[str, dict]] = []
-    arrays: list[tuple[str, list]] = []
-    for key, value in document.items():
-        if isinstance(value, dict) and key in ("data", "sectors", "markets", "solver"):
-            tables.append((key, value))
-        elif isinstance(value, list) and value and isinstance(value[0], dict):
-            arrays.append((key, value))
-        else:
-            lines.append(f"{key} = {toml_value(value)}")
-
-    def emit_table(name: str, table: dict) -> None:
-        scalars = {k: v for k, v in table.items() if not (isinstance(v, dict) and name in ("sectors", "markets"))}
-        nested = {k: v for k, v in table.items() if k not in scalars}
-        if scalars:
-            lines.append(f"\n[{name}]")
-            lines.extend(f'"{k}" = {toml_value(v)}' for k, v in scalars.items())
-        for key, value in nested.items():
-            lines.append(f'\n[{name}."{key}"]')
-            lines.extend(f'"{k}" = {toml_value(v)}' for k, v in value.items())
-
-    for name, table in tables:
-        emit_table(name, table)
-    for name, items in arrays:
-        for item in items:
-            lines.append(f"\n[[{name}]]")
-            lines.extend(f'"{k}" = {toml_value(v)}' for k, v in item.items())
-    return "\n".join(lines) + "\n"
+from optimodel.tomlwrite import dumps
 
 
 def write_case(
@@ -75,7 +31,7 @@ def write_case(
         data["activity"] = "activity.csv"
     document = {"name": name, **scenario, "data": {**data, **scenario.get("data", {})}}
     path = folder / f"{name}.toml"
-    path.write_text(to_toml(document))
+    path.write_text(dumps(document))
     return path
 
 

@@ -18,7 +18,7 @@ def solved(examples):
     scenario = optimodel.load_scenario(examples / "two-firms.toml")
     data = load_data(scenario)
     compiled = compile_model(build_model(data, scenario))
-    return scenario, data, compiled, solve_lp(compiled, data, scenario)
+    return scenario, data, compiled, solve_lp(compiled, scenario)
 
 
 def test_a_sound_solution_passes_and_records_its_residuals(solved):
@@ -62,7 +62,7 @@ def test_a_price_on_a_slack_market_is_refused(tmp_path):
     scenario = optimodel.load_scenario(path)
     data = load_data(scenario)
     compiled = compile_model(build_model(data, scenario))
-    solution = solve_lp(compiled, data, scenario)
+    solution = solve_lp(compiled, scenario)
     solution.balance_low[("national", 2025)] = 7.0
     solution.balance_high[("national", 2025)] = 7.0
     with pytest.raises(optimodel.SolverError, match="to spare"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from optimodel.data import SCHEMAS
 from optimodel.model.formulation import FAMILIES, formulation_markdown
 from optimodel.results import FIRM_COLUMNS, MARKET_COLUMNS, OPTION_COLUMNS, PRICE_COLUMNS, SECTOR_COLUMNS
 
@@ -36,3 +37,11 @@ def test_formats_doc_names_every_output_column():
     formats = (ROOT / "docs" / "formats.md").read_text()
     for column in {*PRICE_COLUMNS, *MARKET_COLUMNS, *SECTOR_COLUMNS, *FIRM_COLUMNS, *OPTION_COLUMNS}:
         assert f"`{column}`" in formats or column in formats, column
+
+
+def test_formats_doc_documents_every_input_column():
+    formats = (ROOT / "docs" / "formats.md").read_text()
+    for schema in SCHEMAS:
+        assert f"### {schema.name}" in formats, schema.name
+        for column in schema.columns:
+            assert f"`{column.name}`" in formats, (schema.name, column.name)

@@ -80,7 +80,7 @@ def test_dual_sign_convention(tmp_path):
     scenario = optimodel.load_scenario(base)
     data = load_data(scenario)
     compiled = compile_model(build_model(data, scenario))
-    solution = solve_lp(compiled, data, scenario)
+    solution = solve_lp(compiled, scenario)
     row = compiled.rows["market_balance"][("national", 2025)]
     assert solution.row_dual[row] == pytest.approx(-25.0)
     cheaper = optimodel.solve(optimodel.load_scenario(moved)).summary["objective"]
