@@ -69,8 +69,9 @@ class SectorPolicy(_Closed):
 class MarketPolicy(_Closed):
     """A market: sectors whose allowances trade with each other, and its instruments."""
 
-    sectors: list[str]
-    """Covered sectors whose allowances trade in this market."""
+    sectors: list[str] | None = None
+    """Covered sectors whose allowances trade in this market. Omitted (optional addition): every
+    covered sector that no other market names; at most one market may omit it."""
     banking: bool = False
     """Unused allowances carry into the next scenario year."""
     borrowing: float = Field(default=0.0, ge=0.0, le=1.0)
@@ -232,10 +233,17 @@ class Scenario(_Closed):
         return {sector: market for market, policy in self.market_policies().items() for sector in policy.sectors}
 
     def market_policies(self) -> dict[str, MarketPolicy]:
-        """Markets as declared, or the default single national market of every covered sector."""
-        if self.markets:
-            return dict(self.markets)
-        return {DEFAULT_MARKET: MarketPolicy(sectors=sorted(self.covered_sectors))}
+        """Markets with their sectors resolved: as declared, a market without ``sectors`` taking
+        every covered sector no other market names, or by default one market "national" of
+        every covered sector."""
+        if not self.markets:
+            return {DEFAULT_MARKET: MarketPolicy(sectors=sorted(self.covered_sectors))}
+        named = {sector for policy in self.markets.values() for sector in policy.sectors or []}
+        rest = sorted(sector for sector in self.covered_sectors if sector not in named)
+        return {
+            market: policy if policy.sectors is not None else policy.model_copy(update={"sectors": rest})
+            for market, policy in self.markets.items()
+        }
 
     def discount_factor(self, year: int) -> float:
         """Weight of money in ``year``: (1 + r)^-(year - first year)."""
@@ -336,7 +344,14 @@ def load_scenario(path: str | Path) -> Scenario:
 def check_scenario(scenario: Scenario, file: str) -> None:
     """Rules that tie sections together; the first broken rule raises ``InputError``."""
     seen: dict[str, str] = {}
-    for market, policy in scenario.markets.items():
+    implicit = [market for market, policy in scenario.markets.items() if policy.sectors is None]
+    if len(implicit) > 1:
+        raise InputError(
+            f"only one market may leave out its sectors ({' and '.join(implicit)} both do)",
+            file=file,
+            key=f"markets.{implicit[1]}.sectors",
+        )
+    for market, policy in scenario.market_policies().items():
         if not policy.sectors:
             raise InputError("a market needs at least one sector", file=file, key=f"markets.{market}.sectors")
         for sector in policy.sectors:

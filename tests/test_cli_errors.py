@@ -72,6 +72,7 @@ TABLE_FAULTS = {
     "unknown sector in a market": (SCENARIO, "[sectors.steel]", '[markets.national]\nsectors = ["power", "cement"]\n\n[sectors.steel]', ["key markets.national.sectors", "cement"]),
     "sector in two markets": (SCENARIO, "[sectors.steel]", '[markets.a]\nsectors = ["power", "steel"]\n[markets.b]\nsectors = ["steel"]\n\n[sectors.steel]', ["key markets.b.sectors", "two markets"]),
     "covered sector with no firms": (SCENARIO, "[sectors.steel]", "[sectors.cement]\ncap_tco2e = { 2025 = 1, 2026 = 1 }\n\n[sectors.steel]", ["key sectors.cement", "no firm"]),
+    "two markets without sectors": (SCENARIO, "[sectors.steel]", "[markets.a]\nbanking = true\n[markets.b]\nbanking = true\n\n[sectors.steel]", ["key markets.b.sectors", "only one market"]),
     "missing cap year": (SCENARIO, "cap_tco2e = { 2025 = 70, 2026 = 60 }", "cap_tco2e = { 2025 = 70 }", ["key sectors.power.cap_tco2e.2026"]),
     "unknown GWP set": (SCENARIO, 'gwp = "AR5"', 'gwp = "AR3"', ["two-firms.toml", "key gwp"]),
     "unsorted years": (SCENARIO, "years = [2025, 2026]", "years = [2026, 2025]", ["key years", "increasing"]),

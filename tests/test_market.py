@@ -130,3 +130,15 @@ def test_every_solver_method_gives_the_same_prices_and_intervals(examples, tmp_p
     prices = price_table(optimodel.solve(optimodel.load_scenario(path)))
     assert prices[("national", 2025)] == pytest.approx((50.0, 50.0, 50.0), abs=1e-6)
     assert prices[("national", 2026)][1:] == pytest.approx((50.0, 80.0), abs=1e-6)
+
+
+def test_a_market_without_sectors_takes_the_rest(examples, tmp_path):
+    # [markets.steel] names steel; [markets.rest] names nothing and so takes power: the same
+    # split as two-firms-separate.toml, so the same prices.
+    path = tmp_path / "case.toml"
+    path.write_text(
+        f'extends = "{examples / "two-firms.toml"}"\n[markets.steel]\nsectors = ["steel"]\n[markets.rest]\nbanking = false\n'
+    )
+    prices = price_table(optimodel.solve(optimodel.load_scenario(path)))
+    assert prices[("rest", 2025)] == pytest.approx((50.0, 50.0, 50.0))
+    assert prices[("steel", 2025)][1:] == pytest.approx((30.0, 80.0))

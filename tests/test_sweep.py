@@ -204,3 +204,15 @@ def test_a_sequential_sweep_builds_the_lp_once(instruments_case, monkeypatch):
     monkeypatch.setattr(sweep_module.WarmSession, "__init__", counting)
     sweep = run_sweep(instruments_case, [parse_assignment(text) for text in GRID])
     assert len(sweep.points) == 8 and len(built) == 1
+
+
+def test_sweeping_the_default_markets_ceiling(examples):
+    # two-firms.toml has no [markets]: markets.national.price_ceiling creates the default market's
+    # ceiling. 2026 needs 60 t: the ceiling at 60 caps the price at 60 only where abatement would
+    # cost more (80 for one fewer allowance); 2025's price 50 is below both ceilings.
+    sweep = run_sweep(examples / "two-firms.toml", [parse_assignment("markets.national.price_ceiling=60,200")])
+    assert [point.status for point in sweep.points] == ["optimal", "optimal"]
+    prices = sweep.prices.set_index(["run", "year"])
+    assert prices.loc[("run-001", 2025), "price"] == pytest.approx(50.0)
+    assert prices.loc[("run-001", 2026), "price_high"] == pytest.approx(60.0)
+    assert prices.loc[("run-002", 2026), "price_high"] == pytest.approx(80.0)
