@@ -52,6 +52,13 @@ class Shortfall:
     shortfall_tco2e: float
 
 
+def plain_number(value: float) -> str:
+    """A number as scripts parse it: no thousands separators, no exponent, at most 3 decimals."""
+    if abs(value - round(value)) < 5e-4:
+        return str(int(round(value)))
+    return f"{value:.3f}".rstrip("0").rstrip(".")
+
+
 class InfeasibleError(OptimodelError):
     """The scenario has no feasible solution. Exit code 3. Lists every market-year short of
     allowances, with the shortfall in tCO2e."""
@@ -60,9 +67,7 @@ class InfeasibleError(OptimodelError):
 
     def __init__(self, shortfalls: list[Shortfall], detail: str = "") -> None:
         self.shortfalls = shortfalls
-        parts = [
-            f"market {s.market} year {s.year} short by {s.shortfall_tco2e:,.0f} tCO2e" for s in shortfalls
-        ]
+        parts = [f"market {s.market} year {s.year} short by {plain_number(s.shortfall_tco2e)} tCO2e" for s in shortfalls]
         text = "infeasible: " + ("; ".join(parts) if parts else "no market-year is short of allowances, another limit cannot be met")
         if detail:
             text += f" ({detail})"

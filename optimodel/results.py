@@ -144,6 +144,7 @@ def remove_stale_results(directory: str | Path) -> None:
     if target.is_dir():
         for name in RESULT_FILES:
             (target / name).unlink(missing_ok=True)
+        shutil.rmtree(target / "inputs", ignore_errors=True)
 
 
 def make_result(

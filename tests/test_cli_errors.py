@@ -136,6 +136,7 @@ def test_failed_run_leaves_no_old_result_behind(case: Path) -> None:
     edit(case / EMISSIONS, "S1,2025,CO2,80", "S1,2025,CO2,eighty")
     assert run_cli("solve", str(case / SCENARIO), "--out", str(out)).returncode == 2
     assert not (out / "prices.csv").exists() and not (out / "summary.json").exists()
+    assert not (out / "scenario.toml").exists() and not (out / "inputs").exists()
 
 
 def test_solve_writes_every_contract_file_and_prints_prices(case: Path) -> None:
