@@ -45,3 +45,13 @@ def test_formats_doc_documents_every_input_column():
         assert f"### {schema.name}" in formats, schema.name
         for column in schema.columns:
             assert f"`{column.name}`" in formats, (schema.name, column.name)
+
+
+def test_every_scenario_field_has_a_docstring():
+    from optimodel import scenario as scenario_module
+
+    models = [scenario_module.Scenario, scenario_module.DataPaths, scenario_module.SectorPolicy, scenario_module.MarketPolicy,
+              scenario_module.OffsetStep, scenario_module.SolverOptions, scenario_module.CbamPolicy]
+    for model in models:
+        for name, field in model.model_fields.items():
+            assert field.description, f"{model.__name__}.{name} has no docstring"
