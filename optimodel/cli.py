@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 import traceback
 from pathlib import Path
@@ -149,13 +150,13 @@ def command_sweep(arguments: argparse.Namespace) -> int:
 
     from .errors import InputError
     from .scenario import load_scenario
-    from .sweep import parse_assignment, run_sweep, sweep_points
+    from .sweep import parse_assignment, run_sweep
 
     if arguments.workers < 1:
         raise InputError("--workers must be at least 1", key="--workers")
     assignments = [parse_assignment(text) for text in arguments.assignments]
     base = load_scenario(arguments.scenario)
-    total = len(sweep_points(base, assignments))
+    total = math.prod(len(assignment.values) for assignment in assignments)
     out = arguments.out or Path("runs") / f"{base.name}-sweep"
     with tqdm(total=total, unit="point", desc="sweep", file=sys.stderr, disable=None) as bar:
         result = run_sweep(
