@@ -89,15 +89,14 @@ def main() -> None:
         print(json.dumps(measure_phases(arguments.phases)))
         return
 
-    import highspy
-
     import optimodel
+    from optimodel.solve import highs_version
 
     record = {
         "date": time.strftime("%Y-%m-%d"),
         "machine": {"cores": __import__("os").cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
         "optimodel": optimodel.__version__,
-        "highs": f"{highspy.Highs().versionMajor()}.{highspy.Highs().versionMinor()}.{highspy.Highs().versionPatch()}",
+        "highs": highs_version(),
         "scales": {},
     }
     with tempfile.TemporaryDirectory() as folder:

@@ -182,11 +182,11 @@ def command_check(arguments: argparse.Namespace) -> int:
     if not arguments.expect.exists():
         raise InputError("expected prices file not found", file=str(arguments.expect))
     try:
-        read_prices(arguments.expect)
+        expected = read_prices(arguments.expect)
     except (ValueError, OSError) as error:
         raise InputError(str(error), file=str(arguments.expect)) from None
     result = solve(load_scenario(arguments.scenario))
-    differences = compare_prices(result.prices, arguments.expect, rtol=arguments.rtol, atol=arguments.atol)
+    differences = compare_prices(result.prices, expected, rtol=arguments.rtol, atol=arguments.atol)
     if differences:
         print(f"{len(differences)} price(s) differ from {arguments.expect} (rtol={arguments.rtol}, atol={arguments.atol}):")
         for difference in differences:

@@ -161,8 +161,9 @@ def quiet_highs() -> highspy.Highs:
     return highs
 
 
-def highs_version() -> str:
-    highs = quiet_highs()
+def highs_version(highs: highspy.Highs | None = None) -> str:
+    """HiGHS's version, read from ``highs`` (or a new, quiet instance when none is at hand)."""
+    highs = highs or quiet_highs()
     return f"{highs.versionMajor()}.{highs.versionMinor()}.{highs.versionPatch()}"
 
 
@@ -257,7 +258,7 @@ class LpSolver:
             col_value=np.array(solution.col_value),
             row_value=np.array(solution.row_value),
             row_dual=np.array(solution.row_dual),
-            solver_version=highs_version(),
+            solver_version=highs_version(highs),
             iterations=int(info.simplex_iteration_count + info.ipm_iteration_count),
             residuals={
                 "max_primal_infeasibility": float(info.max_primal_infeasibility),
