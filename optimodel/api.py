@@ -36,11 +36,12 @@ def solve(scenario: Scenario, data: ModelData | None = None, max_memory: int | N
     """Load the scenario's data (unless given), build the LP, solve it with HiGHS and return the
     result tables. Raises ``InputError``, ``InfeasibleError``, ``SolverError`` or, when the
     instance would need more than ``max_memory`` bytes, ``MemoryLimitError``. ``progress`` is
-    called with the name of each stage as it starts ("build", "solve", "results")."""
+    called with the name of each stage as it starts (the loading stages of ``load_data``, then
+    "build", "solve", "results")."""
     step = progress or (lambda stage: None)
     started = time.perf_counter()
     if data is None:
-        data = load_data(scenario, max_memory=max_memory)
+        data = load_data(scenario, max_memory=max_memory, progress=progress)
     loaded = time.perf_counter()
     shortfalls = presolve_shortfalls(data, scenario)
     if shortfalls:

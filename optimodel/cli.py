@@ -90,17 +90,15 @@ class StageBar:
         self.bar.close()
 
 
-def _load_with_progress(scenario, max_memory, bar: StageBar | None = None):
+def _load_with_progress(scenario, max_memory):
     """load_data with a progress bar over its stages."""
     from .data import load_data
 
-    own = bar is None
-    bar = bar or StageBar(LOAD_STAGES, "loading")
+    bar = StageBar(LOAD_STAGES, "loading")
     try:
         return load_data(scenario, max_memory=max_memory, progress=bar)
     finally:
-        if own:
-            bar.close()
+        bar.close()
 
 
 def command_solve(arguments: argparse.Namespace) -> int:
@@ -116,8 +114,8 @@ def command_solve(arguments: argparse.Namespace) -> int:
         out = out or Path("runs") / scenario.name
         bar = StageBar(LOAD_STAGES + SOLVE_STAGES, "solving")
         try:
-            data = _load_with_progress(scenario, max_memory, bar)
-            result = solve(scenario, data=data, max_memory=max_memory, progress=bar)
+            # solve() loads the data itself, so summary.json times the loading too.
+            result = solve(scenario, max_memory=max_memory, progress=bar)
             bar("write")
             result.write(out, xlsx=arguments.format == "xlsx")
         finally:
