@@ -16,6 +16,7 @@ from .data import ModelData, load_data
 from .diagnose import constant_shortfalls, diagnose_infeasible, presolve_shortfalls, shortfall_error
 from .memory import check_building
 from .model import build_model
+from .plausibility import InputWarning, data_warnings, emit, one_per_kind, scenario_warnings
 from .results import Result, make_result, objective_money
 from .scenario import Scenario
 from .solve import (
@@ -43,6 +44,9 @@ def solve(scenario: Scenario, data: ModelData | None = None, max_memory: int | N
     if data is None:
         data = load_data(scenario, max_memory=max_memory, progress=progress)
     loaded = time.perf_counter()
+    log.info("loaded %d covered firms and %d abatement steps in %.2f s", len(data.firms), len(data.steps), loaded - started)
+    warnings = input_warnings(scenario, data)
+    emit(warnings)
     shortfalls = presolve_shortfalls(data, scenario)
     if shortfalls:
         raise shortfall_error(shortfalls, data)
@@ -56,15 +60,19 @@ def solve(scenario: Scenario, data: ModelData | None = None, max_memory: int | N
     except ConstantRowInfeasible:
         raise diagnose_infeasible(model, data, scenario) from None
     built = time.perf_counter()
-    log.info("built LP: %d rows, %d columns, %d nonzeros", *compiled.shape, compiled.matrix.nnz)
+    log.info("built the LP (%d rows, %d columns, %d nonzeros) in %.2f s", *compiled.shape, compiled.matrix.nnz, built - loaded)
     step("solve")
     try:
         solution = solve_lp(compiled, scenario)
     except Infeasible:
         raise diagnose_infeasible(model, data, scenario) from None
     solved = time.perf_counter()
+    log.info(
+        "solved (%s) in %.2f s, price intervals in %.2f s",
+        solution.status, solved - built - solution.interval_seconds, solution.interval_seconds,
+    )
     step("results")
-    result = result_for(scenario, data, compiled, solution)
+    result = result_for(scenario, data, compiled, solution, warnings)
     result.summary["timings"] = {
         "load": round(loaded - started, 3),
         "build": round(built - loaded, 3),
@@ -73,6 +81,7 @@ def solve(scenario: Scenario, data: ModelData | None = None, max_memory: int | N
         "results": round(time.perf_counter() - solved, 3),
         "total": round(time.perf_counter() - started, 3),
     }
+    log.info("result tables and checks in %.2f s", result.summary["timings"]["results"])
     return result
 
 
@@ -82,8 +91,18 @@ def estimated_columns(data: ModelData) -> int:
     return len(data.steps) + len(data.offset_steps) + 3 * market_years
 
 
-def result_for(scenario: Scenario, data: ModelData, compiled: CompiledLp, solution: LpSolution) -> Result:
-    """Prices from the duals, the result tables, and the run summary (without timings)."""
+def input_warnings(scenario: Scenario, data: ModelData) -> list[InputWarning]:
+    """Every warning about the scenario and its tables, one per kind (``plausibility``)."""
+    return one_per_kind(scenario_warnings(scenario) + data_warnings(scenario, data))
+
+
+def result_for(
+    scenario: Scenario, data: ModelData, compiled: CompiledLp, solution: LpSolution, warnings: list[InputWarning] | None = None
+) -> Result:
+    """Prices from the duals, the result tables, and the run summary (without timings).
+    ``warnings`` are those already found for this scenario and data (found again when None)."""
+    if warnings is None:
+        warnings = input_warnings(scenario, data)
     prices = prices_from_duals(solution, compiled, data)
     result = make_result(data, compiled, solution, prices)
     result.summary = {
@@ -109,6 +128,7 @@ def result_for(scenario: Scenario, data: ModelData, compiled: CompiledLp, soluti
         "numpy_version": np.__version__,
         "versions": package_versions(),
         "scenario_resolved": scenario.resolved,
+        "warnings": [warning.as_dict() for warning in warnings],
     }
     result.summary["checks"] = verify(scenario, data, compiled, solution, result)
     result.cbam = cbam_exposure(scenario, result.sectors, result.firms, result.prices)
@@ -117,6 +137,7 @@ def result_for(scenario: Scenario, data: ModelData, compiled: CompiledLp, soluti
         for table in ("firms", "emissions", "options", "activity")
         if (path := getattr(scenario.data, table)) is not None
     }
+    result.reads = scenario.files
     return result
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
 import sys
 import traceback
 from pathlib import Path
@@ -16,8 +15,13 @@ log = logging.getLogger("optimodel")
 
 
 def _parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = argparse.ArgumentParser(prog="optimodel", description="China ETS abatement and allowance prices (Pyomo + HiGHS).")
-    parser.add_argument("--verbose", "-v", action="store_true", help="log progress and HiGHS output to stderr")
+    parser.add_argument("--version", action="version", version=f"optimodel {__version__}")
+    loudness = parser.add_mutually_exclusive_group()
+    loudness.add_argument("--verbose", "-v", action="store_true", help="log optimodel's stages with timings and HiGHS's log, on stderr")
+    loudness.add_argument("--quiet", "-q", action="store_true", help="print nothing but warnings and errors")
     commands = parser.add_subparsers(dest="command", required=True)
     solve = commands.add_parser("solve", help="solve a scenario and write its results")
     solve.add_argument("scenario", type=Path)
@@ -72,12 +76,14 @@ SOLVE_STAGES = ("build", "solve", "results", "write")
 class StageBar:
     """A progress bar over named stages (shown only on a terminal: tqdm's disable=None)."""
 
-    def __init__(self, stages: tuple[str, ...], description: str) -> None:
+    def __init__(self, stages: tuple[str, ...], description: str, quiet: bool = False) -> None:
         from tqdm import tqdm
 
         self.stages = stages
         self.seen = 0
-        self.bar = tqdm(total=len(stages), desc=description, unit="stage", file=sys.stderr, disable=None, leave=False)
+        self.bar = tqdm(
+            total=len(stages), desc=description, unit="stage", file=sys.stderr, disable=True if quiet else None, leave=False
+        )
 
     def __call__(self, stage: str) -> None:
         if stage in self.stages:
@@ -90,83 +96,100 @@ class StageBar:
         self.bar.close()
 
 
-def _load_with_progress(scenario, max_memory):
+def _load_with_progress(scenario, max_memory, quiet: bool = False):
     """load_data with a progress bar over its stages."""
     from .data import load_data
 
-    bar = StageBar(LOAD_STAGES, "loading")
+    bar = StageBar(LOAD_STAGES, "loading", quiet=quiet)
     try:
         return load_data(scenario, max_memory=max_memory, progress=bar)
     finally:
         bar.close()
 
 
+def _written(plan, what: str) -> str:
+    replaced = f" (replacing the earlier {plan.kind.value} folder there)" if plan.replaces else ""
+    return f"{what} written to {plan.shown}{replaced}"
+
+
 def command_solve(arguments: argparse.Namespace) -> int:
     from .api import solve
     from .memory import parse_size
-    from .results import remove_stale_results
-    from .scenario import load_scenario
-
-    out = arguments.out
-    try:
-        max_memory = parse_size(arguments.max_memory) if arguments.max_memory else None
-        scenario = load_scenario(arguments.scenario)
-        out = out or Path("runs") / scenario.name
-        bar = StageBar(LOAD_STAGES + SOLVE_STAGES, "solving")
-        try:
-            # solve() loads the data itself, so summary.json times the loading too.
-            result = solve(scenario, max_memory=max_memory, progress=bar)
-            bar("write")
-            result.write(out, xlsx=arguments.format == "xlsx")
-        finally:
-            bar.close()
-    except BaseException:
-        if out is not None:
-            remove_stale_results(out)
-        raise
-    _print_prices(result.prices, scenario.currency)
-    print(f"results written to {out}")
-    return 0
-
-
-def command_validate(arguments: argparse.Namespace) -> int:
-    from .memory import parse_size
+    from .outputs import FolderKind, plan_folder
     from .scenario import load_scenario
 
     max_memory = parse_size(arguments.max_memory) if arguments.max_memory else None
     scenario = load_scenario(arguments.scenario)
-    data = _load_with_progress(scenario, max_memory)
+    # Checked before any work: a folder that may not be written or replaced costs no solve.
+    plan = plan_folder(arguments.out or Path("runs") / scenario.name, FolderKind.run, reads=scenario.files)
+    bar = StageBar(LOAD_STAGES + SOLVE_STAGES, "solving", quiet=arguments.quiet)
+    try:
+        # solve() loads the data itself, so summary.json times the loading too.
+        result = solve(scenario, max_memory=max_memory, progress=bar)
+        bar("write")
+        result.write(plan.target, xlsx=arguments.format == "xlsx", plan=plan)
+    finally:
+        bar.close()
+    if not arguments.quiet:
+        _print_prices(result.prices, scenario.currency)
+        print(_written(plan, "results"))
+    return 0
+
+
+def command_validate(arguments: argparse.Namespace) -> int:
+    from .api import input_warnings
+    from .memory import parse_size
+    from .plausibility import emit, sector_overview
+    from .scenario import load_scenario
+
+    max_memory = parse_size(arguments.max_memory) if arguments.max_memory else None
+    scenario = load_scenario(arguments.scenario)
+    data = _load_with_progress(scenario, max_memory, quiet=arguments.quiet)
+    emit(input_warnings(scenario, data))
+    if arguments.quiet:
+        return 0
     print(
         f"{arguments.scenario}: valid ({len(data.firms)} covered firms, {len(data.steps)} abatement steps, "
         f"{len(data.markets)} market(s), {len(data.years)} years)"
     )
+    print(sector_overview(scenario, data))
     return 0
 
 
 def command_sweep(arguments: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from .api import input_warnings
+    from .data import load_data
     from .errors import InputError
+    from .outputs import FolderKind, plan_folder
+    from .plausibility import emit, identical_points_warning, one_per_kind, scenario_warnings
     from .scenario import load_scenario
-    from .sweep import parse_assignment, run_sweep
+    from .sweep import parse_assignment, run_sweep, sweep_points
 
     if arguments.workers < 1:
         raise InputError("--workers must be at least 1", key="--workers")
     assignments = [parse_assignment(text) for text in arguments.assignments]
     base = load_scenario(arguments.scenario)
-    total = math.prod(len(assignment.values) for assignment in assignments)
-    out = arguments.out or Path("runs") / f"{base.name}-sweep"
-    with tqdm(total=total, unit="point", desc="sweep", file=sys.stderr, disable=None) as bar:
+    plan = plan_folder(arguments.out or Path("runs") / f"{base.name}-sweep", FolderKind.sweep, reads=base.files)
+    points = sweep_points(base, assignments)
+    # Warnings are found here once, for the base data and every point's scenario, so that the
+    # workers need not repeat them.
+    emit(one_per_kind(input_warnings(base, load_data(base)) + [w for p in points for w in scenario_warnings(p.scenario)]))
+    total = len(points)
+    with tqdm(total=total, unit="point", desc="sweep", file=sys.stderr, disable=True if arguments.quiet else None) as bar:
         result = run_sweep(
             arguments.scenario, assignments, workers=arguments.workers, scheduler=arguments.scheduler, progress=bar.update
         )
-    result.write(out)
+    emit(identical_points_warning(result))
+    result.write(plan.target, plan=plan)
     status = result.status
     counts = ", ".join(f"{count} {name}" for name, count in status["status"].value_counts().items())
-    print(f"{total} points: {counts}; results written to {out}")
+    if not arguments.quiet:
+        print(f"{total} points: {counts}; {_written(plan, 'results')}")
     if result.failed:
         names = ", ".join(point.run for point in result.failed)
-        print(f"error: {len(result.failed)} of {total} points failed ({names}); see {out / 'sweep_status.csv'}", file=sys.stderr)
+        print(f"error: {len(result.failed)} of {total} points failed ({names}); see {plan.shown}/sweep_status.csv", file=sys.stderr)
         return 1
     return 0
 
@@ -185,60 +208,89 @@ def command_check(arguments: argparse.Namespace) -> int:
         raise InputError(str(error), file=str(arguments.expect)) from None
     result = solve(load_scenario(arguments.scenario))
     differences = compare_prices(result.prices, expected, rtol=arguments.rtol, atol=arguments.atol)
+    compared = "prices and intervals" if {"price_low", "price_high"} & set(expected.columns) else "prices"
     if differences:
-        print(f"{len(differences)} price(s) differ from {arguments.expect} (rtol={arguments.rtol}, atol={arguments.atol}):")
+        print(f"{len(differences)} value(s) differ from {arguments.expect} (rtol={arguments.rtol}, atol={arguments.atol}):")
         for difference in differences:
             print(f"  {difference}")
         return 1
-    print(f"all {len(result.prices)} prices match {arguments.expect} (rtol={arguments.rtol}, atol={arguments.atol})")
+    if not arguments.quiet:
+        print(f"all {len(result.prices)} {compared} match {arguments.expect} (rtol={arguments.rtol}, atol={arguments.atol})")
     return 0
+
+
+def is_prices_table(path: Path) -> bool:
+    """Whether ``path`` is a prices table optimodel wrote (its header is prices.csv's)."""
+    from .outputs import first_line
+    from .results import PRICE_COLUMNS
+
+    columns = first_line(path).split(",")
+    return columns[: len(PRICE_COLUMNS)] == PRICE_COLUMNS and set(columns[len(PRICE_COLUMNS) :]) <= {"offset_price", "offset_spread"}
 
 
 def command_snapshot(arguments: argparse.Namespace) -> int:
     from .api import solve
+    from .outputs import plan_file, write_file
     from .results import rounded
     from .scenario import load_scenario
 
-    result = solve(load_scenario(arguments.scenario))
-    arguments.out.parent.mkdir(parents=True, exist_ok=True)
-    staging = arguments.out.with_name(f".{arguments.out.name}.tmp")
-    rounded(result.prices).to_csv(staging, index=False, lineterminator="\n")
-    staging.replace(arguments.out)
-    print(f"wrote {len(result.prices)} prices to {arguments.out}")
+    scenario = load_scenario(arguments.scenario)
+    target = plan_file(arguments.out, is_prices_table, "a prices table (prices.csv)", reads=scenario.files)
+    result = solve(scenario)
+    write_file(target, lambda path: rounded(result.prices).to_csv(path, index=False, lineterminator="\n"))
+    if not arguments.quiet:
+        print(f"wrote {len(result.prices)} prices to {arguments.out}")
     return 0
 
 
 def command_compare(arguments: argparse.Namespace) -> int:
-    from .compare import compare_runs, format_prices
+    from .compare import COMPARISON_KEY, compare_runs, format_prices
+    from .outputs import first_line, plan_file, write_file
     from .results import rounded
 
-    table = compare_runs(arguments.runs)
-    print(format_prices(table))
+    target = None
     if arguments.out:
-        arguments.out.parent.mkdir(parents=True, exist_ok=True)
-        rounded(table).to_csv(arguments.out, index=False, lineterminator="\n")
-        print(f"full comparison (prices with intervals; sector abatement, emissions, costs) written to {arguments.out}")
+        target = plan_file(
+            arguments.out,
+            lambda path: first_line(path).split(",")[: len(COMPARISON_KEY)] == COMPARISON_KEY,
+            "a comparison written by optimodel compare",
+            reads=[folder / name for folder in arguments.runs for name in ("prices.csv", "sectors.csv")],
+        )
+    table = compare_runs(arguments.runs)
+    if not arguments.quiet:
+        print(format_prices(table))
+    if target is not None:
+        write_file(target, lambda path: rounded(table).to_csv(path, index=False, lineterminator="\n"))
+        if not arguments.quiet:
+            print(f"full comparison (prices with intervals; sector abatement, emissions, costs) written to {arguments.out}")
     return 0
 
 
 def command_report(arguments: argparse.Namespace) -> int:
-    from .report import write_report
+    from .outputs import plan_file
+    from .report import is_report, write_report
 
-    out = write_report(arguments.directory, arguments.out or arguments.directory / "report.html")
-    print(f"report written to {out}")
+    out = arguments.out or arguments.directory / "report.html"
+    target = plan_file(out, is_report, "a report written by optimodel report")
+    write_report(arguments.directory, target)
+    if not arguments.quiet:
+        print(f"report written to {out}")
     return 0
 
 
 def command_data(arguments: argparse.Namespace) -> int:
     from .datasets.generate import write_instance
     from .errors import InputError
+    from .outputs import FolderKind, plan_folder
 
     if arguments.firms < 4:
         raise InputError("--firms must be at least 4 (one firm per sector)", key="--firms")
     if not 0.0 <= arguments.decline < 1.0:
         raise InputError("--decline must be in [0, 1)", key="--decline")
-    scenario = write_instance(arguments.out, firms=arguments.firms, seed=arguments.seed, decline=arguments.decline)
-    print(f"wrote {arguments.out} (solve it with: optimodel solve {scenario})")
+    plan = plan_folder(arguments.out, FolderKind.dataset)
+    scenario = write_instance(plan.target, firms=arguments.firms, seed=arguments.seed, decline=arguments.decline, plan=plan)
+    if not arguments.quiet:
+        print(f"{_written(plan, 'instance')} (solve it with: optimodel solve {Path(plan.shown) / scenario.name})")
     return 0
 
 
@@ -254,9 +306,52 @@ COMMANDS = {
 }
 
 
+class _CommandLineFormatter(logging.Formatter):
+    """Warnings read ``warning: ...`` (contract section 8); -v progress lines carry the time
+    since start, so every stage's duration can be read off."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        if record.levelno >= logging.ERROR:
+            return f"error: {message}"
+        if record.levelno >= logging.WARNING:
+            return f"warning: {message}"
+        return f"[{record.relativeCreated / 1000:7.2f} s] {record.name}: {message}"
+
+
+class _OncePerMessage(logging.Filter):
+    """Each distinct warning is printed once, however many sweep points or stages raise it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        message = record.getMessage()
+        if message in self.seen:
+            return False
+        self.seen.add(message)
+        return True
+
+
+def configure_logging(verbose: bool) -> None:
+    """One stderr handler. Other libraries stay at WARNING (Pyomo's debug output is a model
+    dump, never wanted); ``-v`` opens optimodel's own stages and, through the solver module's
+    debug level, HiGHS's log."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_CommandLineFormatter())
+    handler.addFilter(_OncePerMessage())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
+    logging.getLogger("optimodel").setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
 def main(argv: list[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if arguments.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(arguments.verbose)
     try:
         return COMMANDS[arguments.command](arguments)
     except OptimodelError as error:
@@ -270,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
         print("error: out of memory; set --max-memory to fail early, or use a machine with more memory", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
+        print("error: interrupted; nothing was written, and an earlier result folder is as it was", file=sys.stderr)
         return 1
     except Exception as error:  # noqa: BLE001 - the last line of defence: never a traceback
         if arguments.verbose:

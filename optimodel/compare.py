@@ -11,6 +11,8 @@ from .errors import InputError
 
 PRICE_METRICS = ["price", "price_low", "price_high"]
 SECTOR_METRICS = ["abatement_tco2e", "emissions_tco2e", "abatement_cost"]
+COMPARISON_KEY = ["table", "entity", "year", "metric"]
+"""The first columns of a comparison table (how ``compare --out`` knows a file it wrote)."""
 
 
 def run_folders(paths: list[Path]) -> dict[str, Path]:
@@ -57,7 +59,7 @@ def compare_runs(paths: list[Path]) -> pd.DataFrame:
         kind="stable",
     )
     order = list(runs)
-    index = ["table", "entity", "year", "metric"]
+    index = COMPARISON_KEY
     rows = pd.MultiIndex.from_frame(long[index].drop_duplicates())
     wide = long.set_index([*index, "run"])["value"].unstack("run").reindex(index=rows, columns=order)
     first = order[0]

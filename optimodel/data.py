@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from .errors import InputError, display_path
 from .gwp import normalise_gas, resolve_gwp
 from .scenario import Scenario
 from .units import Scaling, choose_scaling
@@ -121,35 +121,120 @@ ACTIVITY = TableSchema(
 SCHEMAS = (FIRMS, EMISSIONS, OPTIONS, ACTIVITY)
 
 
-def _display(path: Path) -> str:
+PARQUET_MAGIC = b"PAR1"
+ZIP_MAGIC = b"PK\x03\x04"
+"""An .xlsx workbook is a zip archive."""
+OLE_MAGIC = b"\xd0\xcf\x11\xe0"
+"""An old .xls workbook."""
+GZIP_MAGIC = b"\x1f\x8b"
+EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
+SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+"""Separators spreadsheets use instead of the comma, by locale."""
+
+
+def _sniff(path: Path) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read(8)
+
+
+def _wrong_file_type(path: Path, where: str) -> InputError | None:
+    """An error naming what the file really is when its content does not match its ending."""
+    suffix = path.suffix.lower()
+    head = _sniff(path)
+    if suffix in EXCEL_SUFFIXES or (suffix != ".parquet" and head.startswith((ZIP_MAGIC, OLE_MAGIC))):
+        return InputError(
+            "this is an Excel workbook; export the sheet as CSV UTF-8 (.csv) or Parquet and name that file", file=where
+        )
+    if suffix == ".parquet":
+        if not head.startswith(PARQUET_MAGIC):
+            kind = "text (a CSV table?); rename it to .csv" if _looks_like_text(head) else "not a Parquet file"
+            return InputError(f"the file ends in .parquet but is {kind}", file=where)
+        return None
+    if suffix not in (".csv", ".gz") and not path.name.lower().endswith(".csv.gz"):
+        return InputError("unsupported file type (use .csv, .csv.gz or .parquet)", file=where)
+    if head.startswith(PARQUET_MAGIC):
+        return InputError("this is a Parquet file named .csv; rename it to .parquet (the ending chooses the reader)", file=where)
+    if suffix == ".gz" and not head.startswith(GZIP_MAGIC) and head:
+        return InputError("the file ends in .gz but is not gzip-compressed; rename it to .csv", file=where)
+    return None
+
+
+def _looks_like_text(head: bytes) -> bool:
+    return bool(head) and all(byte >= 32 or byte in (9, 10, 13) for byte in head.lstrip(b"\xef\xbb\xbf"))
+
+
+def _encoding_error(path: Path, where: str) -> InputError:
+    """The first byte that is not UTF-8, located by row, with what to do about it."""
+    raw = path.read_bytes()
     try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
+        raw.decode("utf-8")
+        position = len(raw)
+    except UnicodeDecodeError as exc:
+        position = exc.start
+    line = raw.count(b"\n", 0, position) + 1
+    for encoding, origin in (("gb18030", "GBK/GB18030, as Chinese-locale spreadsheets save CSV"), ("cp1252", "Latin-1/Windows-1252")):
+        try:
+            raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        encoding, origin = "", "an unknown encoding"
+    convert = f" or convert it: iconv -f {encoding.upper()} -t UTF-8 in.csv > out.csv" if encoding else ""
+    byte = raw[position : position + 1].hex() if position < len(raw) else ""
+    return InputError(
+        f"not UTF-8 text (byte 0x{byte}); the file looks like {origin}. Save it as 'CSV UTF-8'{convert}",
+        file=where,
+        row=line - 1 if line > 1 else None,
+    )
 
 
-def read_table(path: Path, schema: TableSchema) -> pd.DataFrame:
+def _read_cells(path: Path, where: str) -> pd.DataFrame:
+    """Every cell as text (CSV or Parquet), headers as column names."""
+    if path.suffix.lower() == ".parquet":
+        raw = pd.read_parquet(path)
+        return raw.astype(object).where(raw.notna(), "").astype(str)
+    # header=None: the header line counts as a row, so a data row with more fields than the
+    # header is a parse error instead of pandas silently making column 1 the index. Spaces
+    # after a comma are kept (and stripped later) so that a padded sector name can be told.
+    try:
+        cells = pd.read_csv(path, dtype=str, keep_default_na=False, header=None)
+    except UnicodeDecodeError:
+        raise _encoding_error(path, where) from None
+    raw = cells.iloc[1:].reset_index(drop=True)
+    raw.columns = cells.iloc[0].tolist()
+    return raw
+
+
+def _separator_hint(columns: list[str]) -> str:
+    """Advice when the header is one column holding another separator."""
+    if len(columns) == 1:
+        for separator, name in SEPARATORS.items():
+            if separator in columns[0]:
+                return (
+                    f"; the header {columns[0]!r} looks separated by {name}: optimodel reads comma-separated "
+                    "CSV (save as 'CSV UTF-8 (comma delimited)')"
+                )
+    return ""
+
+
+def read_table(path: Path, schema: TableSchema, keep_raw: tuple[str, ...] = ()) -> pd.DataFrame:
     """Read a CSV or Parquet table and check it against ``schema``.
 
     Returns a DataFrame with the schema's columns, typed, plus ``row`` (1-based data row) for
-    locating later errors. Extra columns are ignored.
+    locating later errors, and ``raw_<column>`` (the cells before surrounding spaces are stripped)
+    for each column in ``keep_raw``. Extra columns are ignored. A UTF-8 byte order mark is
+    accepted; another encoding, another separator, a file whose content does not match its
+    ending and a table with a header but no rows are errors that say what to do.
     """
-    where = _display(path)
-    suffix = path.suffix.lower()
+    where = display_path(path)
     if not path.exists():
         raise InputError(f"{schema.name} table not found", file=where)
     try:
-        if suffix == ".parquet":
-            raw = pd.read_parquet(path)
-            raw = raw.astype(object).where(raw.notna(), "").astype(str)
-        elif suffix in (".csv", ".gz") or path.name.endswith(".csv.gz"):
-            # header=None: the header line counts as a row, so a data row with more fields than
-            # the header is a parse error instead of pandas silently making column 1 the index.
-            cells = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, header=None)
-            raw = cells.iloc[1:].reset_index(drop=True)
-            raw.columns = cells.iloc[0].tolist()
-        else:
-            raise InputError("unsupported file type (use .csv, .csv.gz or .parquet)", file=where)
+        wrong = _wrong_file_type(path, where)
+        if wrong is not None:
+            raise wrong
+        raw = _read_cells(path, where)
     except InputError:
         raise
     except pd.errors.EmptyDataError:
@@ -160,7 +245,7 @@ def read_table(path: Path, schema: TableSchema) -> pd.DataFrame:
             expected, line, seen = (int(group) for group in fields.groups())
             raise InputError(f"{seen} fields where the header has {expected}", file=where, row=line - 1) from None
         raise InputError(f"cannot read table ({str(exc).splitlines()[0]})", file=where) from None
-    except (UnicodeDecodeError, OSError, ValueError) as exc:
+    except (OSError, ValueError) as exc:
         raise InputError(f"cannot read table ({str(exc).splitlines()[0]})", file=where) from None
     raw.columns = [str(name).strip() for name in raw.columns]
     duplicated = raw.columns[raw.columns.duplicated()]
@@ -170,10 +255,14 @@ def read_table(path: Path, schema: TableSchema) -> pd.DataFrame:
     for column in schema.columns:
         if column.name not in raw.columns:
             if column.required:
-                raise InputError("required column is missing", file=where, column=column.name)
+                raise InputError(f"required column is missing{_separator_hint(list(raw.columns))}", file=where, column=column.name)
             table[column.name] = _absent(column, len(raw))
             continue
         table[column.name] = _parse_column(raw[column.name].str.strip(), column, where)
+        if column.name in keep_raw:
+            table[f"raw_{column.name}"] = raw[column.name].to_numpy()
+    if raw.empty:
+        raise InputError(f"the {schema.name} table has a header but no rows", file=where)
     return table
 
 
@@ -239,6 +328,24 @@ def _reject_duplicates(table: pd.DataFrame, keys: list[str], where: str, what: s
         row = table.iloc[_first(duplicated)]
         values = ", ".join(f"{key}={row[key]}" for key in keys)
         raise InputError(f"duplicate {what} ({values})", file=where, column=keys[0], row=int(row["row"]))
+
+
+def _reject_near_sector_names(firms: pd.DataFrame, sectors: tuple[str, ...], where: str) -> None:
+    """A sector cell that matches a covered sector only up to case or surrounding spaces is an
+    error (contract section 8): the firm would silently fall outside the ETS and move prices."""
+    folded = {sector.strip().casefold(): sector for sector in sectors}
+    raw = firms["raw_sector"]
+    near = ~raw.isin(sectors) & raw.str.strip().str.casefold().isin(list(folded))
+    if near.to_numpy().any():
+        row = firms[near.to_numpy()].iloc[0]
+        meant = folded[str(row["raw_sector"]).strip().casefold()]
+        raise InputError(
+            f"sector {row['raw_sector']!r} is not the covered sector {meant!r} (names must match exactly, "
+            "without other case or surrounding spaces)",
+            file=where,
+            column="sector",
+            row=int(row["row"]),
+        )
 
 
 def _reject_unknown(table: pd.DataFrame, column: str, known: pd.Index, where: str, what: str) -> None:
@@ -309,7 +416,7 @@ def load_data(scenario: Scenario, max_memory: int | None = None, progress=None) 
     check_reading([path for path in (paths.firms, paths.emissions, paths.options, paths.activity) if path], max_memory)
     step = progress or (lambda stage: None)
     step("firms")
-    scenario_file = _display(scenario.source) if scenario.source else "scenario"
+    scenario_file = display_path(scenario.source) if scenario.source else "scenario"
     gwp = resolve_gwp(scenario.gwp)
     years = tuple(scenario.years)
     year_position = {year: position for position, year in enumerate(years)}
@@ -317,9 +424,10 @@ def load_data(scenario: Scenario, max_memory: int | None = None, progress=None) 
     markets = tuple(scenario.market_policies())
     sectors = tuple(sorted(scenario.covered_sectors))
 
-    firms_where = _display(paths.firms)
-    firms = read_table(paths.firms, FIRMS)
+    firms_where = display_path(paths.firms)
+    firms = read_table(paths.firms, FIRMS, keep_raw=("sector",))
     _reject_duplicates(firms, ["firm_id"], firms_where, "firm_id")
+    _reject_near_sector_names(firms, sectors, firms_where)
     for sector in sectors:
         if not (firms["sector"] == sector).any():
             raise InputError(f"no firm in {firms_where} has sector {sector!r}", file=scenario_file, key=f"sectors.{sector}")
@@ -336,7 +444,7 @@ def load_data(scenario: Scenario, max_memory: int | None = None, progress=None) 
     firm_position = pd.Series(np.arange(len(covered), dtype=np.int64), index=covered["firm_id"])
 
     step("emissions")
-    emissions_where = _display(paths.emissions)
+    emissions_where = display_path(paths.emissions)
     emissions = read_table(paths.emissions, EMISSIONS)
     _reject_unknown(emissions, "firm_id", all_firm_ids, emissions_where, "firm_id")
     emissions["gas"] = emissions["gas"].map(normalise_gas)
@@ -359,7 +467,7 @@ def load_data(scenario: Scenario, max_memory: int | None = None, progress=None) 
     firm_baselines = _firm_year_totals(baselines, len(covered), len(years))
 
     step("options")
-    options_where = _display(paths.options)
+    options_where = display_path(paths.options)
     options = read_table(paths.options, OPTIONS)
     _reject_unknown(options, "firm_id", all_firm_ids, options_where, "firm_id")
     options["gas"] = options["gas"].map(normalise_gas)
@@ -516,7 +624,7 @@ def _activity(
     empty = pd.DataFrame({"firm": pd.Series(dtype=np.int64), "year": pd.Series(dtype=np.int64), "output": pd.Series(dtype=float)})
     if scenario.data.activity is None:
         return empty
-    where = _display(scenario.data.activity)
+    where = display_path(scenario.data.activity)
     table = read_table(scenario.data.activity, ACTIVITY)
     _reject_unknown(table, "firm_id", all_firm_ids, where, "firm_id")
     _reject_duplicates(table, ["firm_id", "year"], where, "firm and year")

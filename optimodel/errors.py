@@ -4,6 +4,15 @@ to its exit code (contract section 3)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+
+
+def display_path(path: str | Path) -> str:
+    """A path as messages show it: relative to the current folder when it is inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 class OptimodelError(Exception):
@@ -52,11 +61,19 @@ class Shortfall:
     shortfall_tco2e: float
 
 
-def plain_number(value: float) -> str:
-    """A number as scripts parse it: no thousands separators, no exponent, at most 3 decimals."""
-    if abs(value - round(value)) < 5e-4:
-        return str(int(round(value)))
-    return f"{value:.3f}".rstrip("0").rstrip(".")
+MEGATONNE = 1.0e6
+"""tCO2e in one Mt: quantities in messages are read in Mt CO2e."""
+SMALLEST_MT_SHOWN = 5.0e3
+"""Below this many tCO2e a quantity would read as "0.00 Mt", so it is shown in tCO2e."""
+
+
+def readable_tco2e(value: float) -> str:
+    """A quantity as a planner reads it: ``2,613.48 Mt CO2e``, or ``60 tCO2e`` when it is too
+    small for Mt to show it (exact tCO2e go into summary.json, never only into a message)."""
+    if abs(value) >= SMALLEST_MT_SHOWN:
+        return f"{value / MEGATONNE:,.2f} Mt CO2e"
+    text = f"{value:,.3f}".rstrip("0").rstrip(".")
+    return f"{'0' if text in ('-0', '') else text} tCO2e"
 
 
 class InfeasibleError(OptimodelError):
@@ -67,7 +84,7 @@ class InfeasibleError(OptimodelError):
 
     def __init__(self, shortfalls: list[Shortfall], detail: str = "") -> None:
         self.shortfalls = shortfalls
-        parts = [f"market {s.market} year {s.year} short by {plain_number(s.shortfall_tco2e)} tCO2e" for s in shortfalls]
+        parts = [f"market {s.market} year {s.year} short by {readable_tco2e(s.shortfall_tco2e)}" for s in shortfalls]
         text = "infeasible: " + ("; ".join(parts) if parts else "no market-year is short of allowances, another limit cannot be met")
         if detail:
             text += f" ({detail})"

@@ -170,7 +170,7 @@ def build_report(directory: Path) -> str:
     if cbam is not None:
         sections.append(f"<h2>CBAM exposure</h2>{_table_html(cbam)}")
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<html lang="en"><head><meta charset="utf-8"><meta name="generator" content="{GENERATOR}"><title>{html.escape(title)}</title>
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }}
 table.data {{ border-collapse: collapse; font-size: 0.85em; margin-bottom: 2em; }}
@@ -187,11 +187,28 @@ section.chart {{ margin: 1.5em 0; }}
 """
 
 
+GENERATOR = "optimodel report"
+"""The page's generator meta tag: how ``report --out`` knows a page it wrote."""
+HEAD_BYTES = 4096
+
+
+def is_report(path: Path) -> bool:
+    """Whether ``path`` is a page optimodel report wrote (its head names the generator)."""
+    try:
+        with open(path, "rb") as handle:
+            return f'<meta name="generator" content="{GENERATOR}">'.encode() in handle.read(HEAD_BYTES)
+    except OSError:
+        return False
+
+
 def write_report(directory: Path, out: Path) -> Path:
-    """Write the page atomically."""
+    """Write the page atomically. A page written into a run folder is recorded in its marker, so
+    that the folder can still be replaced by a later run."""
+    from .outputs import record_in_run_folder, write_file
+
     page = build_report(directory)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = out.with_name(f".{out.name}.tmp")
-    staging.write_text(page, encoding="utf-8")
-    staging.replace(out)
+    write_file(Path(out), lambda path: path.write_text(page, encoding="utf-8"))
+    folder = Path(out).resolve().parent
+    if folder == Path(directory).resolve():
+        record_in_run_folder(folder, Path(out))
     return out

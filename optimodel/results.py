@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pandas as pd
 
 from .data import ModelData
 from .model.allocation import benchmark_by_firm_year
+from .outputs import FolderKind, FolderPlan, plan_folder, write_folder
 from .solve import CompiledLp, LpSolution
 
 PRICE_COLUMNS = ["market", "year", "price", "price_low", "price_high"]
@@ -27,10 +27,6 @@ FIRM_COLUMNS = [
     "allocation_tco2e", "net_purchase_tco2e", "abatement_cost", "compliance_cost",
 ]
 OPTION_COLUMNS = ["sector", "option", "gas", "year", "abatement_tco2e", "abatement_cost"]
-RESULT_FILES = (
-    "prices.csv", "markets.csv", "sectors.csv", "firms.csv", "options.csv", "cbam.csv", "summary.json", "scenario.toml",
-    "results.xlsx",
-)
 
 
 @dataclass
@@ -47,21 +43,26 @@ class Result:
     """Input table paths by name (firms, emissions, options, activity), for the run folder."""
     cbam: pd.DataFrame | None = None
     """EU CBAM exposure by sector and year (scenarios with [cbam]); written as cbam.csv."""
+    reads: tuple[Path, ...] = ()
+    """Every file the run read (scenario files and input tables): never replaced by a write."""
 
-    def write(self, directory: str | Path, shared_inputs: Path | None = None, xlsx: bool = False) -> Path:
-        """Write every output file into ``directory`` atomically: the files are written into a
-        temporary sibling folder that is renamed into place only once complete.
+    def write(
+        self, directory: str | Path, shared_inputs: Path | None = None, xlsx: bool = False, plan: FolderPlan | None = None
+    ) -> Path:
+        """Write every output file into the run folder ``directory`` (contract sections 4 and 8).
 
+        The folder may be new, or an earlier run folder, which is replaced only once the new one
+        is complete; anything else raises ``InputError`` before a file is written
+        (``outputs.plan_folder``; pass ``plan`` when the folder was checked before solving).
         The folder also gets what reproduces the run: ``inputs/`` (copies of the input tables;
         or, with ``shared_inputs``, a reference to a folder already holding them, as a sweep's
         runs share one) and ``scenario.toml``, the scenario as resolved with its data paths
-        pointing there. ``optimodel solve DIR/scenario.toml`` gives the same results.
+        pointing there. ``optimodel solve DIR/scenario.toml --out OTHER`` gives the same results.
         With ``xlsx`` the tables also go into results.xlsx, one sheet each, for spreadsheet users.
         """
-        target = Path(directory)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-        try:
+        plan = plan or plan_folder(directory, FolderKind.run, reads=self.reads)
+
+        def fill(staging: Path) -> None:
             for name in ("prices", "markets", "sectors", "firms", "options", "cbam"):
                 table = getattr(self, name)
                 if table is not None:
@@ -69,12 +70,9 @@ class Result:
             (staging / "summary.json").write_text(json.dumps(self.summary, indent=2, sort_keys=False) + "\n")
             if xlsx:
                 self._write_xlsx(staging / "results.xlsx")
-            self._write_reproduction(staging, target, shared_inputs)
-            replace_directory(staging, target)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        return target
+            self._write_reproduction(staging, shared_inputs)
+
+        return write_folder(plan, str(self.summary.get("scenario", "")), fill)
 
     def _write_xlsx(self, path: Path) -> None:
         with pd.ExcelWriter(path, engine="openpyxl") as workbook:
@@ -84,7 +82,7 @@ class Result:
                     # Excel has no infinity: an infinite price_high becomes an empty cell.
                     rounded(table).replace([np.inf, -np.inf], np.nan).to_excel(workbook, sheet_name=name, index=False)
 
-    def _write_reproduction(self, staging: Path, target: Path, shared_inputs: Path | None) -> None:
+    def _write_reproduction(self, staging: Path, shared_inputs: Path | None) -> None:
         """inputs/ and scenario.toml (see ``Result.write``)."""
         from .tomlwrite import dumps
 
@@ -96,7 +94,7 @@ class Result:
             where = "inputs"
         else:
             names = {table: f"{table}{''.join(path.suffixes)}" for table, path in self.inputs.items()}
-            where = os.path.relpath(shared_inputs, target)
+            where = os.path.relpath(shared_inputs, staging)
         document = dict(resolved)
         document["data"] = {table: f"{where}/{name}" for table, name in names.items()}
         header = "# The scenario of this run as resolved (after `extends`), reading the run's copy of its inputs.\n"
@@ -125,26 +123,6 @@ def copy_inputs(inputs: dict[str, Path], folder: Path) -> dict[str, str]:
         names[table] = f"{table}{''.join(path.suffixes)}"
         shutil.copyfile(path, folder / names[table])
     return names
-
-
-def replace_directory(staging: Path, target: Path) -> None:
-    """Move a finished folder into place; an older folder at ``target`` is removed after."""
-    if target.exists():
-        retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
-        os.rename(target, retired / "previous")
-        os.rename(staging, target)
-        shutil.rmtree(retired, ignore_errors=True)
-    else:
-        os.rename(staging, target)
-
-
-def remove_stale_results(directory: str | Path) -> None:
-    """After a failed run, leave nothing in ``directory`` that could pass for its result."""
-    target = Path(directory)
-    if target.is_dir():
-        for name in RESULT_FILES:
-            (target / name).unlink(missing_ok=True)
-        shutil.rmtree(target / "inputs", ignore_errors=True)
 
 
 def make_result(

@@ -25,6 +25,8 @@ MAX_SCENARIO_QUANTITY = 1.0e13
 """Largest cap or offset quantity (tCO2e) accepted: beyond it a value is a typo."""
 MAX_PRICE = 1.0e9
 """Largest price (money per tCO2e) accepted."""
+MAX_DISCOUNT_RATE = 1.0
+"""Largest discount rate accepted: above 100 %/yr a rate is a percentage typed as a number."""
 
 
 class _Closed(BaseModel):
@@ -174,7 +176,8 @@ class Scenario(_Closed):
     gwp: GwpSet | dict[str, float] = GwpSet.AR5
     """A named GWP100 set (AR4, AR5, AR6) or a table {GAS = tCO2e per tonne}."""
     discount_rate: float = Field(default=0.0, ge=0.0, allow_inf_nan=False)
-    """Costs of year t weigh (1 + r)^-(t - first year)."""
+    """Costs of year t weigh (1 + r)^-(t - first year). A fraction: 0.05 is 5 %/yr; above 1 is an
+    error (it is almost always a percentage typed as a number)."""
     currency: str = "CNY"
     """Currency of every money figure (labels only)."""
     data: DataPaths
@@ -192,6 +195,7 @@ class Scenario(_Closed):
 
     _source: Path | None = PrivateAttr(default=None)
     _resolved: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _files: tuple[Path, ...] = PrivateAttr(default=())
 
     @field_validator("years")
     @classmethod
@@ -200,6 +204,13 @@ class Scenario(_Closed):
             if later <= earlier:
                 raise ValueError(f"years must be strictly increasing ({earlier} then {later})")
         return years
+
+    @field_validator("discount_rate")
+    @classmethod
+    def _a_fraction(cls, rate: float) -> float:
+        if rate > MAX_DISCOUNT_RATE:
+            raise ValueError(f"{rate:g} would be {rate:.0%} a year; a rate is a fraction (0.05 is 5 %)")
+        return rate
 
     @field_validator("gwp")
     @classmethod
@@ -217,6 +228,13 @@ class Scenario(_Closed):
     def source(self) -> Path | None:
         """The scenario file this scenario was read from."""
         return self._source
+
+    @property
+    def files(self) -> tuple[Path, ...]:
+        """Every file a run of this scenario reads: the scenario file, the files it ``extends``
+        and its input tables. Commands never write over or replace a folder holding one."""
+        tables = (self.data.firms, self.data.emissions, self.data.options, self.data.activity)
+        return self._files + tuple(Path(table) for table in tables if table is not None)
 
     @property
     def resolved(self) -> dict[str, Any]:
@@ -255,11 +273,22 @@ class Scenario(_Closed):
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise InputError("scenario file not found", file=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read scenario file ({exc})", file=str(path)) from None
+    except IsADirectoryError:
+        raise InputError("is a folder, not a scenario file", file=str(path)) from None
+    except OSError as exc:
+        raise InputError(f"cannot read scenario file ({exc.strerror or exc})", file=str(path)) from None
+    try:
+        # utf-8-sig: editors on Windows start UTF-8 files with a byte order mark; TOML does not allow one.
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise InputError(
+            f"line {line}: not UTF-8 text (byte 0x{raw[exc.start:exc.start + 1].hex()}); save the scenario file as UTF-8",
+            file=str(path),
+        ) from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -277,7 +306,8 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _raw_with_extends(path: Path, seen: tuple[Path, ...], top: Path) -> dict[str, Any]:
+def _raw_with_extends(path: Path, seen: tuple[Path, ...], top: Path, read: list[Path]) -> dict[str, Any]:
+    read.append(path)
     raw = _read_toml(path)
     data = raw.get("data")
     if isinstance(data, dict):
@@ -296,7 +326,7 @@ def _raw_with_extends(path: Path, seen: tuple[Path, ...], top: Path) -> dict[str
         raise InputError(f"extends cycle through {parent.name}", file=str(top), key="extends")
     if not parent.exists():
         raise InputError(f"extended scenario {parent_name} not found", file=str(path), key="extends")
-    return _merge(_raw_with_extends(parent, seen + (parent,), top), raw)
+    return _merge(_raw_with_extends(parent, seen + (parent,), top, read), raw)
 
 
 _TYPE_TAGS = {"str", "int", "float", "bool", "dict", "list"}
@@ -330,13 +360,15 @@ def load_scenario(path: str | Path) -> Scenario:
     """Read, merge, validate and check a scenario file. Raises ``InputError`` on any fault."""
     path = Path(path)
     resolved_path = path.resolve()
-    raw = _raw_with_extends(resolved_path, (resolved_path,), path)
+    read: list[Path] = []
+    raw = _raw_with_extends(resolved_path, (resolved_path,), path, read)
     try:
         scenario = Scenario.model_validate(raw)
     except ValidationError as exc:
         raise scenario_error(exc, str(path)) from None
     scenario._source = resolved_path
     scenario._resolved = raw
+    scenario._files = tuple(read)
     check_scenario(scenario, str(path))
     return scenario
 

@@ -14,6 +14,7 @@ is -y. The objective is discounted, so the price in money of year t is -y / (1 +
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -140,25 +141,46 @@ def resolved_method(method: SolverMethod, columns: int) -> SolverMethod:
     return SolverMethod.ipm if columns > AUTO_IPM_COLUMNS else SolverMethod.simplex
 
 
+@contextlib.contextmanager
+def _stdout_to(descriptor: int):
+    """Point file descriptor 1 elsewhere for a while: HiGHS writes from C++ to stdout, which must
+    stay the price table only (contract section 8)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(descriptor, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def quiet_highs() -> highspy.Highs:
     """A Highs object whose constructor does not print its banner on stdout.
 
     HiGHS 1.16 prints the banner from C++ inside the constructor, before any option can be set
-    (ERGO-Code/HiGHS#1702, #2749), so stdout is pointed at /dev/null for that one call.
+    (ERGO-Code/HiGHS#1702, #2749), so stdout is pointed at /dev/null for that one call, or at
+    stderr when HiGHS's log is wanted (debug level, ``optimodel -v``).
     """
     if log.isEnabledFor(logging.DEBUG):
-        return highspy.Highs()
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 1)
-            highs = highspy.Highs()
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
+        with _stdout_to(2):
+            return highspy.Highs()
+    with open(os.devnull, "w") as devnull, _stdout_to(devnull.fileno()):
+        highs = highspy.Highs()
     highs.setOptionValue("output_flag", False)
     return highs
+
+
+def run_highs(highs: highspy.Highs) -> None:
+    """``highs.run()``, with HiGHS's log (on at debug level, ``optimodel -v``) sent to stderr."""
+    flag = highs.getOptionValue("output_flag")
+    # highspy returns (status, value) here; some releases return the value alone.
+    if flag[1] if isinstance(flag, tuple) else flag:
+        with _stdout_to(2):
+            highs.run()
+    else:
+        highs.run()
 
 
 def highs_version(highs: highspy.Highs | None = None) -> str:
@@ -241,7 +263,7 @@ class LpSolver:
         if self.basis is not None:
             _use_dual_simplex(highs)
             highs.setBasis(self.basis)
-        highs.run()
+        run_highs(highs)
         status = highs.getModelStatus()
         if status in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible):
             self.basis = None
@@ -309,7 +331,7 @@ def _price_intervals(highs: highspy.Highs, compiled: CompiledLp, result: LpSolut
         # PDLP ends without a basis: intervals need one, so dual simplex solves again from
         # scratch (PDLP only pays with price_intervals = false).
         highs.clearSolver()
-        highs.run()
+        run_highs(highs)
         if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             raise SolverError("dual simplex could not confirm the optimum for the price intervals")
         basis = highs.getBasis()
@@ -317,7 +339,7 @@ def _price_intervals(highs: highspy.Highs, compiled: CompiledLp, result: LpSolut
         result.row_dual, result.row_value = np.array(refreshed.row_dual), np.array(refreshed.row_value)
     elif not _has_simplex_factor(highs):
         highs.setBasis(basis)
-        highs.run()
+        run_highs(highs)
     ranging = _ranging(highs)
     for key, row in compiled.rows["market_balance"].items():
         right_hand_side = compiled.row_upper[row]
@@ -368,7 +390,7 @@ def _one_sided_slope(
         for _ in range(MAX_INTERVAL_REFINEMENTS):
             highs.changeRowBounds(row, -INFINITY, right_hand_side + direction * distance)
             highs.setBasis(basis)
-            highs.run()
+            run_highs(highs)
             status = highs.getModelStatus()
             if direction < 0 and status in (
                 highspy.HighsModelStatus.kInfeasible,
@@ -416,7 +438,7 @@ def solve_elastic(compiled: CompiledLp, scenario: Scenario) -> dict:
     keys = list(rows)
     for key in keys:
         highs.addCol(1.0, 0.0, INFINITY, 1, np.array([rows[key]], dtype=np.int32), np.array([-1.0]))
-    highs.run()
+    run_highs(highs)
     if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return {}
     values = highs.getSolution().col_value[n_cols:]

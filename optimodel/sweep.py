@@ -29,6 +29,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from .errors import InfeasibleError, InputError, OptimodelError
+from .outputs import FolderPlan
 from .scenario import Scenario, check_scenario, load_scenario, scenario_error
 
 log = logging.getLogger(__name__)
@@ -101,6 +102,7 @@ def sweep_points(base: Scenario, assignments: list[Assignment]) -> list[Point]:
             raise scenario_error(exc, source) from None
         scenario._source = base.source
         scenario._resolved = raw
+        scenario._files = base._files
         check_scenario(scenario, source)
         points.append(Point(f"run-{number:0{width}d}", chosen, scenario))
     return points
@@ -260,6 +262,8 @@ class SweepResult:
 
     keys: list[str]
     points: list[PointResult] = field(default_factory=list)
+    scenario: str = ""
+    """Name of the swept scenario (recorded in the sweep folder's marker)."""
 
     @property
     def prices(self) -> pd.DataFrame:
@@ -290,26 +294,26 @@ class SweepResult:
     def failed(self) -> list[PointResult]:
         return [point for point in self.points if point.status in ("failed", "invalid")]
 
-    def write(self, directory: str | Path) -> Path:
-        """Write sweep_prices.csv, sweep_status.csv and one contract run folder per solved point,
-        into a temporary folder renamed into place at the end."""
-        import tempfile
+    def write(self, directory: str | Path, plan: FolderPlan | None = None, reads: tuple[Path, ...] = ()) -> Path:
+        """Write sweep_prices.csv, sweep_status.csv and one contract run folder per solved point
+        into the sweep folder ``directory``, under the rules of ``outputs.write_folder``: it is
+        new or replaces an earlier sweep folder, and only once complete."""
+        from .outputs import FolderKind, plan_folder, write_folder
+        from .results import copy_inputs, rounded
 
-        from .results import copy_inputs, replace_directory, rounded
-
-        target = Path(directory)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
         solved = [point for point in self.points if point.status == "optimal"]
-        if solved:
-            # The runs share one copy of the inputs (they differ only in scenario values).
-            copy_inputs(solved[0].result.inputs, staging / "inputs")
-        for point in solved:
-            point.result.write(staging / "runs" / point.run, shared_inputs=target / "inputs")
-        rounded(self.prices).to_csv(staging / "sweep_prices.csv", index=False, lineterminator="\n")
-        self.status.to_csv(staging / "sweep_status.csv", index=False, lineterminator="\n")
-        replace_directory(staging, target)
-        return target
+        plan = plan or plan_folder(directory, FolderKind.sweep, reads=reads or (solved[0].result.reads if solved else ()))
+
+        def fill(staging: Path) -> None:
+            if solved:
+                # The runs share one copy of the inputs (they differ only in scenario values).
+                copy_inputs(solved[0].result.inputs, staging / "inputs")
+            for point in solved:
+                point.result.write(staging / "runs" / point.run, shared_inputs=staging / "inputs")
+            rounded(self.prices).to_csv(staging / "sweep_prices.csv", index=False, lineterminator="\n")
+            self.status.to_csv(staging / "sweep_status.csv", index=False, lineterminator="\n")
+
+        return write_folder(plan, self.scenario, fill)
 
 
 def _cell(value: Any) -> Any:
@@ -335,7 +339,7 @@ def run_sweep(
     base = load_scenario(scenario_path)
     points = sweep_points(base, assignments)
     keys = [assignment.key for assignment in assignments]
-    outcome = SweepResult(keys)
+    outcome = SweepResult(keys, scenario=base.name)
     by_run: dict[str, PointResult] = {}
     if scheduler:
         from .distributed import run_on_dask

@@ -23,20 +23,28 @@ import pandas as pd
 KEY = ["market", "year"]
 
 
+INTERVAL = ["price_low", "price_high"]
+"""Compared as well as ``price`` whenever the expected table has them: inside a degenerate
+interval the point price is arbitrary, so the interval is what pins the result."""
+
+
 @dataclass(frozen=True)
 class PriceDifference:
-    """One market-year whose price does not match."""
+    """One market-year whose price (or price_low or price_high) does not match."""
 
     market: str
     year: int
     expected: float
     actual: float
+    column: str = "price"
 
     def __str__(self) -> str:
-        return f"{self.market} {self.year}: expected {self.expected:.6g}, got {self.actual:.6g}"
+        label = "" if self.column == "price" else f" {self.column}"
+        return f"{self.market} {self.year}{label}: expected {self.expected:.6g}, got {self.actual:.6g}"
 
 
 def read_prices(prices: pd.DataFrame | str | Path) -> pd.DataFrame:
+    """A prices table (a DataFrame or a prices.csv path) with market as text and year as int."""
     table = pd.read_csv(prices) if isinstance(prices, (str, Path)) else prices
     missing = [column for column in (*KEY, "price") if column not in table.columns]
     if missing:
@@ -48,25 +56,39 @@ def compare_prices(
     actual: pd.DataFrame | str | Path, expected: pd.DataFrame | str | Path, rtol: float = 1e-6, atol: float = 1e-6
 ) -> list[PriceDifference]:
     """Every market-year whose price differs by more than atol + rtol x |expected| (the rule of
-    numpy.isclose), or that is in one table and not the other (shown as NaN)."""
-    merged = read_prices(expected)[[*KEY, "price"]].merge(
-        read_prices(actual)[[*KEY, "price"]], on=KEY, how="outer", suffixes=("_expected", "_actual")
+    numpy.isclose), or that is in one table and not the other (shown as NaN). price_low and
+    price_high are compared too whenever the expected table has them; infinities match only
+    infinities of the same sign."""
+    expected_table = read_prices(expected)
+    columns = ["price", *(column for column in INTERVAL if column in expected_table.columns)]
+    actual_table = read_prices(actual)
+    for column in columns:
+        if column not in actual_table.columns:
+            actual_table = actual_table.assign(**{column: np.nan})
+    merged = expected_table[[*KEY, *columns]].merge(
+        actual_table[[*KEY, *columns]], on=KEY, how="outer", suffixes=("_expected", "_actual")
     )
-    expected_price = merged["price_expected"].to_numpy(dtype=float)
-    actual_price = merged["price_actual"].to_numpy(dtype=float)
-    close = np.isclose(actual_price, expected_price, rtol=rtol, atol=atol, equal_nan=False)
-    both_infinite = np.isinf(actual_price) & np.isinf(expected_price) & (np.sign(actual_price) == np.sign(expected_price))
-    return [
-        PriceDifference(row.market, int(row.year), row.price_expected, row.price_actual)
-        for row, ok in zip(merged.itertuples(index=False), close | both_infinite)
-        if not ok
-    ]
+    differences = []
+    for row in merged.itertuples(index=False):
+        for column in columns:
+            expected_value = float(getattr(row, f"{column}_expected"))
+            actual_value = float(getattr(row, f"{column}_actual"))
+            if not _close(actual_value, expected_value, rtol, atol):
+                differences.append(PriceDifference(row.market, int(row.year), expected_value, actual_value, column))
+    return differences
+
+
+def _close(actual: float, expected: float, rtol: float, atol: float) -> bool:
+    if np.isinf(actual) or np.isinf(expected):
+        return bool(actual == expected)
+    return bool(np.isclose(actual, expected, rtol=rtol, atol=atol, equal_nan=False))
 
 
 def assert_prices_close(
     actual: pd.DataFrame | str | Path, expected: pd.DataFrame | str | Path, rtol: float = 1e-6, atol: float = 1e-6
 ) -> None:
-    """Fail (AssertionError listing every difference) unless every market-year's price matches."""
+    """Fail (AssertionError listing every difference) unless every market-year's price, and its
+    interval where the expected table has one, matches."""
     differences = compare_prices(actual, expected, rtol=rtol, atol=atol)
     if differences:
         listing = "\n  ".join(str(difference) for difference in differences)

@@ -2,12 +2,38 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from optimodel.tomlwrite import dumps
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "scenarios" / "examples"
+
+
+def run_cli(*arguments: str, cwd: Path | None = None, **options: Any) -> subprocess.CompletedProcess:
+    """The real command line in a new process, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "optimodel", *arguments], capture_output=True, text=True, cwd=cwd, timeout=300, **options
+    )
+
+
+def copy_example(folder: Path) -> Path:
+    """A copy of the two-firm example (two-firms.toml and data/) in ``folder``; returns ``folder``."""
+    shutil.copytree(EXAMPLES / "data", folder / "data")
+    shutil.copy(EXAMPLES / "two-firms.toml", folder / "two-firms.toml")
+    return folder
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    """Replace the first ``old`` in a text file, failing if it is not there."""
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
 
 
 def write_case(

@@ -3,34 +3,16 @@ traceback, nothing left in the output folder. Infeasible scenarios: exit 3."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-EXAMPLES = Path(__file__).resolve().parents[1] / "scenarios" / "examples"
-
-
-def run_cli(*arguments: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "optimodel", *arguments], capture_output=True, text=True, cwd=cwd, timeout=300
-    )
+from builders import copy_example, edit, run_cli
 
 
 @pytest.fixture
 def case(tmp_path: Path) -> Path:
     """A copy of the two-firm example to break."""
-    shutil.copytree(EXAMPLES / "data", tmp_path / "data")
-    shutil.copy(EXAMPLES / "two-firms.toml", tmp_path / "two-firms.toml")
-    return tmp_path
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new, 1))
+    return copy_example(tmp_path)
 
 
 def assert_input_error(case: Path, *fragments: str) -> None:
@@ -129,14 +111,15 @@ def test_infeasible_names_market_year_and_shortfall(case: Path) -> None:
     assert not out.exists() or not any(out.iterdir())
 
 
-def test_failed_run_leaves_no_old_result_behind(case: Path) -> None:
+def test_failed_run_leaves_the_earlier_run_folder_as_it_was(case: Path) -> None:
+    """Contract section 8: an earlier run folder is replaced only once the new run is complete."""
     out = case / "out"
     assert run_cli("solve", str(case / SCENARIO), "--out", str(out)).returncode == 0
-    assert (out / "prices.csv").exists()
+    before = {path: path.read_bytes() for path in out.rglob("*") if path.is_file()}
     edit(case / EMISSIONS, "S1,2025,CO2,80", "S1,2025,CO2,eighty")
     assert run_cli("solve", str(case / SCENARIO), "--out", str(out)).returncode == 2
-    assert not (out / "prices.csv").exists() and not (out / "summary.json").exists()
-    assert not (out / "scenario.toml").exists() and not (out / "inputs").exists()
+    assert {path: path.read_bytes() for path in out.rglob("*") if path.is_file()} == before
+    assert not [path for path in case.iterdir() if path.name.startswith(".out")]
 
 
 def test_solve_writes_every_contract_file_and_prints_prices(case: Path) -> None:

@@ -84,8 +84,14 @@ def test_offsets_count_up_to_their_limit(tmp_path):
     assert shortfalls(path) == pytest.approx({("national", 2026): 3.0})
 
 
-def test_shortfalls_are_plain_numbers_for_scripts():
+def test_shortfalls_read_in_mt_with_separators():
+    """Contract section 8: "2,613.48 Mt CO2e"; a quantity too small to show in Mt stays in tCO2e."""
     from optimodel.errors import InfeasibleError, Shortfall
 
-    error = InfeasibleError([Shortfall("national", 2030, 61_234_567.0), Shortfall("national", 2031, 0.25)])
-    assert str(error) == "infeasible: market national year 2030 short by 61234567 tCO2e; market national year 2031 short by 0.25 tCO2e"
+    error = InfeasibleError(
+        [Shortfall("national", 2030, 2_613_477_011.364), Shortfall("national", 2031, 61_234_567.0), Shortfall("steel", 2031, 0.25)]
+    )
+    assert str(error) == (
+        "infeasible: market national year 2030 short by 2,613.48 Mt CO2e; market national year 2031 short by "
+        "61.23 Mt CO2e; market steel year 2031 short by 0.25 tCO2e"
+    )

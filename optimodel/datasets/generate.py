@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..outputs import FolderPlan
+
 YEARS = tuple(range(2025, 2036))
 MIN_FIRM_TCO2E = 26_000.0
 """Inclusion threshold (MEE rules, F): no firm is smaller."""
@@ -307,38 +309,40 @@ DEFAULT_FIRMS = 3700
 DEFAULT_SEED = 2025
 
 
-def write_instance(folder: str | Path, firms: int = DEFAULT_FIRMS, seed: int = DEFAULT_SEED, decline: float = 0.02) -> Path:
+def write_instance(
+    folder: str | Path, firms: int = DEFAULT_FIRMS, seed: int = DEFAULT_SEED, decline: float = 0.02, plan: FolderPlan | None = None
+) -> Path:
     """Write an instance's tables and a ready-to-run scenario (expansion.toml's policy with caps
-    for this instance) into ``folder``; return the scenario path. Files are written into a
-    temporary folder and renamed into place."""
-    import tempfile
+    for this instance) into ``folder``; return the scenario path. The folder is new or replaces
+    an earlier generated one, and only once complete (``outputs.write_folder``)."""
+    from ..outputs import FolderKind, plan_folder, write_folder
 
-    from ..results import replace_directory
-
-    folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    plan = plan or plan_folder(folder, FolderKind.dataset)
     dataset = generate(firms=firms, seed=seed)
-    dataset.write(staging)
-    header = (
-        f"# A generated instance: {len(dataset.firms)} firms, seed {seed}, caps declining "
-        f"{decline:.0%}/yr from {FIRST_CAP_YEAR}.\n"
-        f"# Made by `optimodel data generate --firms {firms} --seed {seed}`; see docs/calibration.md.\n"
-        f'name = "generated-{firms}-{seed}"\n'
-        f"years = [{', '.join(str(year) for year in YEARS)}]\n"
-        'gwp = "AR5"\ndiscount_rate = 0.05\n\n[data]\n'
-        'firms = "firms.parquet"\nemissions = "emissions.parquet"\noptions = "options.parquet"\n'
-        'activity = "activity.parquet"\n\n'
-    )
-    market = (
-        '[markets.national]\nsectors = ["power", "steel", "cement", "aluminium"]\nbanking = true\n'
-        "offset_limit = 0.05\n\n"
-    )
-    scale = len(dataset.firms) / DEFAULT_FIRMS
-    offsets = "".join(
-        f"[[offsets]]\nquantity_tco2e = {quantity * scale:.6g}\nprice = {price}\n\n"
-        for quantity, price in ((1.0e7, 65.0), (2.0e7, 85.0), (4.0e7, 120.0))
-    )
-    (staging / "scenario.toml").write_text(header + policy_toml(expansion_policy(dataset, decline)) + "\n" + market + offsets)
-    replace_directory(staging, folder)
-    return folder / "scenario.toml"
+    name = f"generated-{firms}-{seed}"
+
+    def fill(staging: Path) -> None:
+        dataset.write(staging)
+        header = (
+            f"# A generated instance: {len(dataset.firms)} firms, seed {seed}, caps declining "
+            f"{decline:.0%}/yr from {FIRST_CAP_YEAR}.\n"
+            f"# Made by `optimodel data generate --firms {firms} --seed {seed}`; see docs/calibration.md.\n"
+            f'name = "{name}"\n'
+            f"years = [{', '.join(str(year) for year in YEARS)}]\n"
+            'gwp = "AR5"\ndiscount_rate = 0.05\n\n[data]\n'
+            'firms = "firms.parquet"\nemissions = "emissions.parquet"\noptions = "options.parquet"\n'
+            'activity = "activity.parquet"\n\n'
+        )
+        market = (
+            '[markets.national]\nsectors = ["power", "steel", "cement", "aluminium"]\nbanking = true\n'
+            "offset_limit = 0.05\n\n"
+        )
+        scale = len(dataset.firms) / DEFAULT_FIRMS
+        offsets = "".join(
+            f"[[offsets]]\nquantity_tco2e = {quantity * scale:.6g}\nprice = {price}\n\n"
+            for quantity, price in ((1.0e7, 65.0), (2.0e7, 85.0), (4.0e7, 120.0))
+        )
+        (staging / "scenario.toml").write_text(header + policy_toml(expansion_policy(dataset, decline)) + "\n" + market + offsets)
+
+    write_folder(plan, name, fill)
+    return Path(folder) / "scenario.toml"

@@ -1,0 +1,317 @@
+"""Where results go: run folders and output files, and the rules that keep a user's work safe
+(contract section 8).
+
+A *run folder* is a folder optimodel made. It holds the marker file ``.optimodel-run`` (JSON: the
+optimodel version, the scenario name, the time written, the kind of folder and the list of what
+optimodel wrote into it). Every command that writes a folder (``solve``, ``sweep``,
+``data generate``) and ``Result.write`` go through two steps:
+
+1. ``plan_folder`` runs before any work. The target may be created, or may replace a run folder
+   of the same kind that holds nothing optimodel did not write. Anything else (a folder of the
+   user's, a file, ``.``, ``..``, a folder holding what the run reads, a place that cannot be
+   written) is refused with an ``InputError`` (exit 2), and nothing is touched.
+2. ``write_folder`` fills a hidden staging folder beside the target, writes the marker last, and
+   only then swaps it into place. A failure or Ctrl-C removes the staging folder and leaves an
+   earlier run folder exactly as it was.
+
+Files that commands write by name (``snapshot``, ``compare``, ``report``) follow the same rules
+through ``plan_file`` and ``write_file``: a file is replaced only when it is recognisably one
+optimodel wrote. Folders and files are created with the user's umask.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from enum import Enum
+from pathlib import Path
+
+from .errors import InputError, display_path
+
+MARKER = ".optimodel-run"
+"""Name of the marker file that makes a folder a run folder."""
+SHOWN_ENTRIES = 3
+"""How many of the user's own files a refusal names before it says "and N more"."""
+
+
+class FolderKind(str, Enum):
+    """What a folder made by optimodel holds; a folder is only replaced by one of its kind."""
+
+    run = "run"
+    """The result of one solve (contract section 4)."""
+    sweep = "sweep"
+    """A sweep: sweep_prices.csv, sweep_status.csv and runs/."""
+    dataset = "dataset"
+    """An instance written by ``optimodel data generate``."""
+
+
+@dataclass(frozen=True)
+class FolderPlan:
+    """A checked output folder: where it goes and what it may replace."""
+
+    shown: str
+    """The folder as the user wrote it, for messages."""
+    target: Path
+    """The absolute folder, symbolic links resolved."""
+    kind: FolderKind
+    replaces: bool = False
+    """An earlier folder of the same kind is there and will be replaced once the new one is complete."""
+
+
+def _refuse(shown: str, problem: str) -> InputError:
+    """The refusal as contract section 8 words it: ``DIR exists and is not ...``."""
+    return InputError(f"{shown} {problem}")
+
+
+def read_marker(folder: Path) -> dict | None:
+    """The marker of a run folder (``{}`` when it exists but is not readable JSON), or None."""
+    marker = folder / MARKER
+    if not marker.is_file():
+        return None
+    try:
+        content = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return {}
+    return content if isinstance(content, dict) else {}
+
+
+def is_run_folder(folder: Path) -> bool:
+    """Whether ``folder`` holds optimodel's marker."""
+    return read_marker(folder) is not None
+
+
+def _entries(folder: Path) -> list[str]:
+    """Every file and folder below ``folder``, as relative POSIX paths (folders end in "/")."""
+    found = []
+    for root, directories, files in os.walk(folder):
+        relative = Path(root).relative_to(folder)
+        found += [(relative / name).as_posix() + "/" for name in directories]
+        found += [(relative / name).as_posix() for name in files]
+    return sorted(entry for entry in found if entry != MARKER)
+
+
+def foreign_entries(folder: Path, marker: dict) -> list[str]:
+    """What a run folder holds that its marker does not list: files the user put there. A marker
+    without a list (written by hand, or damaged) vouches for the whole folder."""
+    written = marker.get("files")
+    if not isinstance(written, list):
+        return []
+    listed = set(written)
+    return [entry for entry in _entries(folder) if entry not in listed]
+
+
+def _holds(folder: Path, path: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def _nearest_existing(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _check_writable(shown: str, target: Path) -> None:
+    """Prove the folder can be written by making (and removing) a folder where it will go."""
+    anchor = _nearest_existing(target.parent)
+    if not anchor.is_dir():
+        raise _refuse(shown, f"cannot be written: {anchor} is a file, not a folder")
+    try:
+        probe = Path(os.path.join(anchor, f".optimodel-probe-{secrets.token_hex(4)}"))
+        os.mkdir(probe)
+        os.rmdir(probe)
+        if target.is_dir() and not os.access(target, os.W_OK | os.X_OK):
+            raise PermissionError(f"Permission denied: '{target}'")
+    except OSError as error:
+        cause = error.strerror or str(error)
+        raise _refuse(shown, f"cannot be written ({cause.lower()}: {anchor})") from None
+
+
+def _check_replaceable(shown: str, target: Path, kind: FolderKind) -> None:
+    """An existing target may be replaced only when empty, or a run folder of ``kind`` that
+    holds nothing the user put there."""
+    if not target.exists():
+        return
+    if not target.is_dir():
+        raise _refuse(shown, "is a file, not a folder; choose another --out")
+    if not any(target.iterdir()):
+        return
+    marker = read_marker(target)
+    if marker is None:
+        raise _refuse(shown, "exists and is not an optimodel run folder; choose another --out or remove it")
+    found_kind = marker.get("kind", kind.value)
+    if found_kind != kind.value:
+        raise _refuse(
+            shown, f"is an optimodel {found_kind} folder, not a {kind.value} folder; choose another --out or remove it"
+        )
+    foreign = foreign_entries(target, marker)
+    if foreign:
+        more = f" and {len(foreign) - SHOWN_ENTRIES} more" if len(foreign) > SHOWN_ENTRIES else ""
+        raise _refuse(
+            shown,
+            f"is an optimodel run folder but holds files optimodel did not write ({', '.join(foreign[:SHOWN_ENTRIES])}"
+            f"{more}); move them out or choose another --out"
+        )
+
+
+def plan_folder(path: str | Path, kind: FolderKind, reads: Iterable[Path] = ()) -> FolderPlan:
+    """Check that ``path`` may receive a folder of ``kind`` before any work is done.
+
+    ``reads`` are the files the command reads (scenario files, input tables): a folder holding
+    one of them is never replaced. Raises ``InputError`` (exit 2) naming the folder and why.
+    """
+    shown = str(path)
+    target = Path(path).resolve()
+    if target.exists() and not target.is_dir():
+        raise _refuse(shown, "is a file, not a folder; choose another --out")
+    if Path(path).name in (".", "..") or str(path) in (".", ".."):
+        raise _refuse(shown, "is the current folder or its parent; choose a new folder for --out")
+    cwd = Path.cwd().resolve()
+    if _holds(target, cwd):
+        raise _refuse(shown, "holds the current folder; choose a new folder for --out")
+    for read in reads:
+        resolved = Path(read).resolve()
+        if _holds(target, resolved):
+            raise _refuse(shown, f"holds {display_path(read)}, which this command reads; choose another --out")
+    _check_replaceable(shown, target, kind)
+    _check_writable(shown, target)
+    return FolderPlan(shown, target, kind, replaces=target.is_dir() and any(target.iterdir()))
+
+
+def _unique_sibling(target: Path, label: str) -> Path:
+    return target.parent / f".{target.name}.{label}-{secrets.token_hex(4)}"
+
+
+def _make_parents(folder: Path) -> list[Path]:
+    """Create ``folder`` and its missing parents (umask permissions); return those created,
+    deepest first, so that a failure can remove them again."""
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for created in reversed(missing):
+        os.mkdir(created)
+    return missing
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    for folder in folders:
+        try:
+            os.rmdir(folder)
+        except OSError:
+            return
+
+
+def marker_content(kind: FolderKind, scenario: str, files: list[str]) -> dict:
+    """The marker's JSON: who wrote the folder, when, and what it holds."""
+    from . import __version__
+
+    return {
+        "optimodel_version": __version__,
+        "scenario": scenario,
+        "written": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "kind": kind.value,
+        "files": files,
+    }
+
+
+def write_folder(plan: FolderPlan, scenario: str, fill: Callable[[Path], None]) -> Path:
+    """Fill a staging folder with ``fill(staging)``, add the marker, and swap it into place.
+
+    The target is checked again just before the swap (something may have appeared there while
+    the run solved). On any failure, Ctrl-C included, the staging folder and any parent folders
+    made for it are removed, and an earlier folder at the target is left as it was.
+    """
+    created = _make_parents(plan.target.parent)
+    staging = _unique_sibling(plan.target, "tmp")
+    try:
+        os.mkdir(staging)
+        fill(staging)
+        (staging / MARKER).write_text(
+            json.dumps(marker_content(plan.kind, scenario, _entries(staging)), indent=2) + "\n", encoding="utf-8"
+        )
+        _check_replaceable(plan.shown, plan.target, plan.kind)
+        _swap_into_place(staging, plan.target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        _remove_empty(created)
+        raise
+    return plan.target
+
+
+def _swap_into_place(staging: Path, target: Path) -> None:
+    """Rename ``staging`` to ``target``. A non-empty earlier folder is first renamed aside and
+    removed only once the new one is in place; if that fails it is renamed back."""
+    if target.is_dir() and any(target.iterdir()):
+        retired = _unique_sibling(target, "old")
+        os.rename(target, retired)
+        try:
+            os.rename(staging, target)
+        except BaseException:
+            os.rename(retired, target)
+            raise
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        # rename(2) creates the target, or atomically replaces an empty folder.
+        os.rename(staging, target)
+
+
+def record_in_run_folder(folder: Path, written: Path) -> None:
+    """Add a file optimodel wrote into an existing run folder (a report) to its marker's list,
+    so that replacing the folder later does not take it for the user's own file."""
+    marker = read_marker(folder)
+    if not marker or not isinstance(marker.get("files"), list):
+        return
+    entry = written.resolve().relative_to(folder.resolve()).as_posix()
+    if entry in marker["files"]:
+        return
+    marker["files"] = sorted([*marker["files"], entry])
+    write_file(folder / MARKER, lambda path: path.write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8"))
+
+
+# Files --------------------------------------------------------------------------------------------
+
+
+def plan_file(
+    path: str | Path, recognise: Callable[[Path], bool], what: str, reads: Iterable[Path] = ()
+) -> Path:
+    """Check that ``path`` may be written: it does not exist, or ``recognise`` says it is
+    ``what`` (a file optimodel wrote). Raises ``InputError`` (exit 2) otherwise."""
+    shown = str(path)
+    target = Path(path).resolve()
+    if target.is_dir():
+        raise _refuse(shown, "is a folder; give a file name to --out")
+    for read in reads:
+        if Path(read).resolve() == target:
+            raise _refuse(shown, "is a file this command reads; choose another --out")
+    if target.exists() and not recognise(target):
+        raise _refuse(shown, f"exists and is not {what}; choose another --out or remove it")
+    _check_writable(shown, target)
+    return target
+
+
+def write_file(path: Path, write: Callable[[Path], None]) -> Path:
+    """Write a file through ``write(staging)`` beside it and rename it into place."""
+    created = _make_parents(path.parent)
+    staging = _unique_sibling(path, "tmp")
+    try:
+        write(staging)
+        os.replace(staging, path)
+    except BaseException:
+        staging.unlink(missing_ok=True)
+        _remove_empty(created)
+        raise
+    return path
+
+
+def first_line(path: Path) -> str:
+    """The first line of a text file, without its end ("" when unreadable)."""
+    try:
+        with open(path, encoding="utf-8-sig") as handle:
+            return handle.readline().rstrip("\r\n")
+    except (OSError, UnicodeDecodeError):
+        return ""

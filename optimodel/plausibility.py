@@ -1,0 +1,327 @@
+"""Input that is legal but almost certainly not meant: warnings (contract section 8).
+
+An error stops a run (exit 2); a warning lets it go on and says what looks wrong, on stderr as
+one ``warning:`` line per kind and in summary.json ``warnings``. ``scenario_warnings`` looks at the
+scenario alone (so a sweep can check every point cheaply); ``data_warnings`` compares it with the
+loaded tables. Each kind of warning is a ``WarningCode`` with the reason it exists.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import Enum
+
+import numpy as np
+import pandas as pd
+
+from .errors import readable_tco2e
+
+log = logging.getLogger("optimodel.warnings")
+
+FAR_RATIO = 10.0
+"""A cap (or benchmark allocation) below 1/10 or above 10x the sector's baseline, or a cap moving
+by more than this factor from one year to the next, is far off (contract section 8)."""
+HIGH_DISCOUNT_RATE = 0.2
+"""A discount rate above 20 %/yr is legal but rarely meant (0.05 is 5 %)."""
+OVERVIEW_MT_FROM = 1.0e5
+"""``sector_overview`` counts in Mt CO2e once a sector-year's baseline reaches this many tCO2e."""
+SHOWN_ITEMS = 4
+"""How many firms a warning names before it says "and N more"."""
+
+
+class WarningCode(str, Enum):
+    """The kinds of warning; each is printed once per run, whatever the number of cases."""
+
+    year_outside_years = "year_outside_years"
+    """A year-keyed value (cap, benchmark) for a year that is not in ``years``: it is ignored, so a
+    planner who meant it to count (or swept it) would otherwise see nothing change."""
+    cap_jump = "cap_jump"
+    """A sector's cap moves by more than 10x between consecutive years: usually a digit or a unit."""
+    cap_far_below_baseline = "cap_far_below_baseline"
+    """Every cap of a sector is below 10 % of its baseline: typically a cap typed in Mt."""
+    cap_far_above_baseline = "cap_far_above_baseline"
+    """Every cap of a sector is above 10x its baseline: the cap never binds."""
+    benchmark_far_from_baseline = "benchmark_far_from_baseline"
+    """A benchmark allocates less than 10 % or more than 10x the baseline: a unit (kg for t, or
+    per MWh for per GWh) is the usual cause."""
+    discount_rate_high = "discount_rate_high"
+    """A discount rate above 20 %/yr (rates are fractions: 0.05 is 5 %)."""
+    offset_limit_without_offsets = "offset_limit_without_offsets"
+    """A market may use offsets but no offset supply is offered to it."""
+    offsets_without_limit = "offsets_without_limit"
+    """Offsets are offered but every market they are offered to has offset_limit = 0."""
+    sector_without_options = "sector_without_options"
+    """A covered sector has no abatement option at all: its firms can only buy allowances."""
+    firms_without_emissions = "firms_without_emissions"
+    """Covered firms with no baseline in any scenario year (no emissions rows for those years)."""
+    identical_sweep_points = "identical_sweep_points"
+    """Every point of a sweep gave the same prices: the swept keys may change nothing."""
+
+
+@dataclass(frozen=True)
+class InputWarning:
+    """One warning: its kind and what to check, naming the scenario key or table."""
+
+    code: WarningCode
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        """The summary.json form: {"code", "message"}."""
+        return {"code": self.code.value, "message": self.message}
+
+
+def one_per_kind(warnings: Iterable[InputWarning]) -> list[InputWarning]:
+    """Join warnings of the same kind into one (messages joined with "; "), first-seen order;
+    identical messages are kept once."""
+    messages: dict[WarningCode, list[str]] = {}
+    for warning in warnings:
+        seen = messages.setdefault(warning.code, [])
+        if warning.message not in seen:
+            seen.append(warning.message)
+    return [InputWarning(code, "; ".join(texts)) for code, texts in messages.items()]
+
+
+def emit(warnings: Iterable[InputWarning]) -> None:
+    """Log each warning at WARNING level on the ``optimodel.warnings`` logger (the command line
+    prints it as a ``warning:`` line)."""
+    for warning in warnings:
+        log.warning(warning.message)
+
+
+def _years(years: Iterable[int]) -> str:
+    return ", ".join(str(year) for year in sorted(years))
+
+
+def scenario_warnings(scenario) -> list[InputWarning]:
+    """Warnings found in the scenario alone, one per kind."""
+    found: list[InputWarning] = []
+    years = set(scenario.years)
+    span = f"{scenario.years[0]}-{scenario.years[-1]}" if len(scenario.years) > 1 else str(scenario.years[0])
+    for sector, policy in scenario.covered_sectors.items():
+        for key in ("cap_tco2e", "benchmark"):
+            outside = [year for year in getattr(policy, key) if year not in years]
+            if outside:
+                found.append(
+                    InputWarning(
+                        WarningCode.year_outside_years,
+                        f"sectors.{sector}.{key} has values for {_years(outside)}, outside the scenario's years "
+                        f"({span}); they are ignored",
+                    )
+                )
+        found += _cap_jumps(sector, policy.cap_tco2e, scenario.years)
+    if scenario.discount_rate > HIGH_DISCOUNT_RATE:
+        found.append(
+            InputWarning(
+                WarningCode.discount_rate_high,
+                f"discount_rate = {scenario.discount_rate:g} is {scenario.discount_rate:.0%} a year; "
+                "a rate is a fraction (0.05 is 5 %)",
+            )
+        )
+    found += _offset_warnings(scenario)
+    return one_per_kind(found)
+
+
+def _cap_jumps(sector: str, caps: dict[int, float], years: list[int]) -> list[InputWarning]:
+    found = []
+    for earlier, later in zip(years, years[1:]):
+        if earlier not in caps or later not in caps:
+            continue
+        before, after = caps[earlier], caps[later]
+        low, high = min(before, after), max(before, after)
+        if high > 0 and (low == 0 or high / low > FAR_RATIO):
+            ratio = "to zero" if low == 0 else f"{high / low:,.0f}x"
+            verb = "falls" if after < before else "rises"
+            found.append(
+                InputWarning(
+                    WarningCode.cap_jump,
+                    f"sectors.{sector}.cap_tco2e {verb} from {readable_tco2e(before)} in {earlier} to "
+                    f"{readable_tco2e(after)} in {later} ({ratio}); caps are in tCO2e",
+                )
+            )
+    return found
+
+
+def _offset_warnings(scenario) -> list[InputWarning]:
+    found = []
+    policies = scenario.market_policies()
+    offered = {market: False for market in policies}
+    for step in scenario.offsets:
+        if step.quantity_tco2e > 0:
+            for market in step.markets or list(policies):
+                offered[market] = True
+    for market, policy in policies.items():
+        if policy.offset_limit > 0 and not offered[market]:
+            found.append(
+                InputWarning(
+                    WarningCode.offset_limit_without_offsets,
+                    f"markets.{market}.offset_limit = {policy.offset_limit:g}, but no [[offsets]] supply is offered "
+                    "to it: no offsets will be used",
+                )
+            )
+    if scenario.offsets and not any(offered[market] and policies[market].offset_limit > 0 for market in policies):
+        found.append(
+            InputWarning(
+                WarningCode.offsets_without_limit,
+                "[[offsets]] are offered, but offset_limit is 0 in every market they are offered to: none can be surrendered",
+            )
+        )
+    return found
+
+
+def _named(items: list[str]) -> str:
+    more = f" and {len(items) - SHOWN_ITEMS} more" if len(items) > SHOWN_ITEMS else ""
+    return ", ".join(items[:SHOWN_ITEMS]) + more
+
+
+@dataclass(frozen=True)
+class SectorTotals:
+    """Per covered sector and year (positions of ``data.sectors`` and ``data.years``), tCO2e."""
+
+    baseline: np.ndarray
+    allowances: np.ndarray
+    """The cap, or benchmark x output at full output."""
+    benchmarked: np.ndarray
+    """True where the sector-year allocates by benchmark."""
+
+
+def sector_totals(data) -> SectorTotals:
+    """Each sector-year's baseline and allowances (see ``SectorTotals``)."""
+    shape = (len(data.sectors), len(data.years))
+    baseline = np.zeros(shape)
+    firm = data.firm_baselines["firm"].to_numpy()
+    np.add.at(
+        baseline,
+        (data.firms["sector"].to_numpy()[firm], data.firm_baselines["year"].to_numpy()),
+        data.scaling.from_model(data.firm_baselines["baseline_scaled"].to_numpy()),
+    )
+    allowances = np.zeros(shape)
+    benchmarked = np.zeros(shape, dtype=bool)
+    sector, year = data.sector_years["sector"].to_numpy(), data.sector_years["year"].to_numpy()
+    cap = data.sector_years["cap_scaled"].to_numpy()
+    allowances[sector, year] = np.where(np.isnan(cap), 0.0, data.scaling.from_model(np.nan_to_num(cap)))
+    benchmarked[sector, year] = data.sector_years["benchmark"].notna().to_numpy()
+    for (sector_position, year_position), value in _benchmark_allocation(data).items():
+        allowances[sector_position, year_position] = value
+    return SectorTotals(baseline, allowances, benchmarked)
+
+
+def data_warnings(scenario, data) -> list[InputWarning]:
+    """Warnings that need the loaded tables (``ModelData``), one per kind."""
+    found: list[InputWarning] = []
+    totals = sector_totals(data)
+    for position, sector in enumerate(data.sectors):
+        for benchmark in (False, True):
+            years = np.flatnonzero(totals.benchmarked[position] == benchmark)
+            if len(years):
+                found += _far_from_baseline(
+                    f"sectors.{sector}.{'benchmark' if benchmark else 'cap_tco2e'}",
+                    totals.allowances[position, years],
+                    totals.baseline[position, years],
+                    [data.years[t] for t in years],
+                    cap=not benchmark,
+                )
+    has_options = set(data.steps["sector"].unique().tolist())
+    for position, sector in enumerate(data.sectors):
+        if position not in has_options:
+            found.append(
+                InputWarning(
+                    WarningCode.sector_without_options,
+                    f"sector {sector} has no abatement option in the options table: its firms can only buy allowances",
+                )
+            )
+    baseline = data.firm_baselines["baseline_scaled"].to_numpy()
+    firm_total = pd.Series(baseline).groupby(data.firm_baselines["firm"].to_numpy()).sum()
+    silent = data.firms["firm_id"].to_numpy()[firm_total.index[firm_total.to_numpy() <= 0]]
+    if len(silent):
+        found.append(
+            InputWarning(
+                WarningCode.firms_without_emissions,
+                f"{len(silent)} covered firm(s) have no baseline emissions in the scenario's years ({_named(list(silent))})",
+            )
+        )
+    return one_per_kind(found)
+
+
+def sector_overview(scenario, data) -> str:
+    """What will be solved, at a glance (``optimodel validate``): each covered sector's market,
+    firms, and baseline and allowances in the first and last year, in Mt CO2e."""
+    totals = sector_totals(data)
+    first, last = data.years[0], data.years[-1]
+    firms = data.firms.groupby("sector").size()
+    # Mt for the national market, tCO2e for a small test case that would read as 0.00 Mt.
+    divisor, unit = (1e6, "Mt CO2e") if totals.baseline.max(initial=0.0) >= OVERVIEW_MT_FROM else (1.0, "tCO2e")
+    market_of_sector = scenario.market_of_sector()
+    header = (
+        f"{'sector':<12}{'market':<12}{'firms':>7}{f'baseline {first}':>16}{f'allowances {first}':>18}"
+        f"{f'baseline {last}':>16}{f'allowances {last}':>18}   allocation"
+    )
+    lines = [f"{header}   ({unit})"]
+    for position, sector in enumerate(data.sectors):
+        rule = []
+        for benchmark, name in ((True, "benchmark"), (False, "cap")):
+            years = [data.years[t] for t in np.flatnonzero(totals.benchmarked[position] == benchmark)]
+            if years:
+                rule.append(f"{name} {years[0]}" + (f"-{years[-1]}" if len(years) > 1 else ""))
+        lines.append(
+            f"{sector:<12}{market_of_sector[sector]:<12}{int(firms.get(position, 0)):>7,}"
+            f"{totals.baseline[position, 0] / divisor:>16,.2f}{totals.allowances[position, 0] / divisor:>18,.2f}"
+            f"{totals.baseline[position, -1] / divisor:>16,.2f}{totals.allowances[position, -1] / divisor:>18,.2f}"
+            f"   {', '.join(rule)}"
+        )
+    return "\n".join(lines)
+
+
+def identical_points_warning(sweep) -> list[InputWarning]:
+    """A warning when every solved point of a sweep gave the same prices and intervals."""
+    solved = [point for point in sweep.points if point.status == "optimal"]
+    if len(solved) < 2:
+        return []
+    columns = ["market", "year", "price", "price_low", "price_high"]
+    first = solved[0].result.prices[columns].reset_index(drop=True)
+    if all(point.result.prices[columns].reset_index(drop=True).equals(first) for point in solved[1:]):
+        return [
+            InputWarning(
+                WarningCode.identical_sweep_points,
+                f"all {len(solved)} solved points gave identical prices: the swept keys ({', '.join(sweep.keys)}) "
+                "change nothing that matters here",
+            )
+        ]
+    return []
+
+
+def _benchmark_allocation(data) -> dict[tuple[int, int], float]:
+    """(sector, year) positions -> benchmark x output summed over the sector's firms, tCO2e."""
+    if data.activity.empty:
+        return {}
+    sector_years = data.sector_years.set_index(["sector", "year"])["benchmark"]
+    firm_sector = data.firms["sector"].to_numpy()[data.activity["firm"].to_numpy()]
+    years = data.activity["year"].to_numpy()
+    benchmark = sector_years.reindex(list(zip(firm_sector, years))).to_numpy()
+    allocation = pd.Series(benchmark * data.activity["output"].to_numpy()).groupby([firm_sector, years]).sum()
+    return {(int(sector), int(year)): float(value) for (sector, year), value in allocation.items()}
+
+
+def _far_from_baseline(
+    key: str, allowances: np.ndarray, baseline: np.ndarray, years: list[int], *, cap: bool
+) -> list[InputWarning]:
+    """A warning when every year's allowances are below 1/10 or above 10x the baseline."""
+    usable = baseline > 0
+    if not usable.any():
+        return []
+    ratio = allowances[usable] / baseline[usable]
+    first = int(np.flatnonzero(usable)[0])
+    example = (
+        f"{readable_tco2e(allowances[first])} against a baseline of {readable_tco2e(baseline[first])} in {years[first]}"
+    )
+    if (ratio < 1.0 / FAR_RATIO).all():
+        if cap:
+            hint = "; caps are in tCO2e: was it typed in Mt?" if (ratio * 1.0e6 < FAR_RATIO).all() and (ratio * 1.0e6 > 1 / FAR_RATIO).all() else ""
+            return [InputWarning(WarningCode.cap_far_below_baseline, f"{key} is below 10 % of the sector's baseline in every year ({example}){hint}")]
+        return [InputWarning(WarningCode.benchmark_far_from_baseline, f"{key} allocates below 10 % of the sector's baseline in every year ({example}); benchmarks are in tCO2e per unit of output")]
+    if (ratio > FAR_RATIO).all():
+        if cap:
+            return [InputWarning(WarningCode.cap_far_above_baseline, f"{key} is above 10x the sector's baseline in every year ({example}): it never binds")]
+        return [InputWarning(WarningCode.benchmark_far_from_baseline, f"{key} allocates above 10x the sector's baseline in every year ({example}); benchmarks are in tCO2e per unit of output")]
+    return []
