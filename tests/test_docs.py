@@ -55,3 +55,11 @@ def test_every_scenario_field_has_a_docstring():
     for model in models:
         for name, field in model.model_fields.items():
             assert field.description, f"{model.__name__}.{name} has no docstring"
+
+
+def test_formats_doc_lists_every_warning_code():
+    from optimodel.plausibility import WarningCode
+
+    formats = (ROOT / "docs" / "formats.md").read_text()
+    for code in WarningCode:
+        assert f"| `{code.value}` |" in formats, code.value
