@@ -23,6 +23,8 @@ log = logging.getLogger("optimodel.warnings")
 FAR_RATIO = 10.0
 """A cap (or benchmark allocation) below 1/10 or above 10x the sector's baseline, or a cap moving
 by more than this factor from one year to the next, is far off (contract section 8)."""
+MT_TYPO_LOW, MT_TYPO_HIGH = 1.0e5, 1.0e7
+"""Ratios around 10^6 between two quantities are read as one of them typed in Mt."""
 HIGH_DISCOUNT_RATE = 0.2
 """A discount rate above 20 %/yr is legal but rarely meant (0.05 is 5 %)."""
 OVERVIEW_MT_FROM = 1.0e5
@@ -133,11 +135,13 @@ def _cap_jumps(sector: str, caps: dict[int, float], years: list[int]) -> list[In
         if high > 0 and (low == 0 or high / low > FAR_RATIO):
             ratio = "to zero" if low == 0 else f"{high / low:,.0f}x"
             verb = "falls" if after < before else "rises"
+            # A factor near a million is one value typed in Mt among values in tCO2e.
+            hint = ": was one typed in Mt?" if low > 0 and MT_TYPO_LOW < high / low < MT_TYPO_HIGH else ""
             found.append(
                 InputWarning(
                     WarningCode.cap_jump,
                     f"sectors.{sector}.cap_tco2e {verb} from {readable_tco2e(before)} in {earlier} to "
-                    f"{readable_tco2e(after)} in {later} ({ratio}); caps are in tCO2e",
+                    f"{readable_tco2e(after)} in {later} ({ratio}); caps are in tCO2e{hint}",
                 )
             )
     return found
@@ -317,7 +321,8 @@ def _far_from_baseline(
     )
     if (ratio < 1.0 / FAR_RATIO).all():
         if cap:
-            hint = "; caps are in tCO2e: was it typed in Mt?" if (ratio * 1.0e6 < FAR_RATIO).all() and (ratio * 1.0e6 > 1 / FAR_RATIO).all() else ""
+            typed_in_mt = ((ratio * 1.0e6 < FAR_RATIO) & (ratio * 1.0e6 > 1.0 / FAR_RATIO)).all()
+            hint = "; caps are in tCO2e: was it typed in Mt?" if typed_in_mt else ""
             return [InputWarning(WarningCode.cap_far_below_baseline, f"{key} is below 10 % of the sector's baseline in every year ({example}){hint}")]
         return [InputWarning(WarningCode.benchmark_far_from_baseline, f"{key} allocates below 10 % of the sector's baseline in every year ({example}); benchmarks are in tCO2e per unit of output")]
     if (ratio > FAR_RATIO).all():
