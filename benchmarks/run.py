@@ -90,7 +90,7 @@ def main() -> None:
         return
 
     import optimodel
-    from optimodel.solve import highs_version
+    from optimodel.solver import highs_version
 
     record = {
         "date": time.strftime("%Y-%m-%d"),

@@ -16,7 +16,7 @@ import time
 import optimodel
 from optimodel.data import load_data
 from optimodel.model import build_model
-from optimodel.solve import _new_highs, compile_model
+from optimodel.solver import _new_highs, compile_model
 
 STRATEGIES = {
     "dual": {"solver": "simplex", "presolve": "off", "simplex_strategy": 1},

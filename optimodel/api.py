@@ -11,15 +11,15 @@ import numpy as np
 
 from . import __version__
 from .cbam import cbam_exposure
-from .certificate import verify
+from .certificate import certify_lp, verify
 from .data import ModelData, load_data
 from .diagnose import constant_shortfalls, diagnose_infeasible, presolve_shortfalls, shortfall_error
 from .memory import check_building
 from .model import build_model
-from .plausibility import InputWarning, data_warnings, emit, one_per_kind, scenario_warnings
+from .plausibility import InputWarning, WarningCode, data_warnings, emit, one_per_kind, scenario_warnings
 from .results import Result, make_result, objective_money
 from .scenario import Scenario
-from .solve import (
+from .solver import (
     CompiledLp,
     ConstantRowInfeasible,
     Infeasible,
@@ -103,6 +103,8 @@ def result_for(
     ``warnings`` are those already found for this scenario and data (found again when None)."""
     if warnings is None:
         warnings = input_warnings(scenario, data)
+    # The raw solution is certified before any rounding or clamping turns duals into prices.
+    lp_checks = certify_lp(compiled, solution)
     prices = prices_from_duals(solution, compiled, data)
     result = make_result(data, compiled, solution, prices)
     result.summary = {
@@ -130,7 +132,16 @@ def result_for(
         "scenario_resolved": scenario.resolved,
         "warnings": [warning.as_dict() for warning in warnings],
     }
-    result.summary["checks"] = verify(scenario, data, compiled, solution, result)
+    result.summary["checks"] = {**lp_checks, **verify(scenario, data, compiled, solution, result)}
+    if solution.unverified:
+        places = ", ".join(f"{market} {year}" for market, year in solution.unverified)
+        bounded = InputWarning(
+            WarningCode.price_interval_bound,
+            f"the price interval of {places} is a bound, not exact: another step of the cost curve lies closer "
+            "to the cap than the solver can resolve",
+        )
+        emit([bounded])
+        result.summary["warnings"].append(bounded.as_dict())
     result.cbam = cbam_exposure(scenario, result.sectors, result.firms, result.prices)
     result.inputs = {
         table: path

@@ -1,7 +1,21 @@
-"""Check a solution before reporting it: the certificate of optimality in the user's terms.
+"""Check a solution before reporting it: the certificate of optimality.
 
-HiGHS says Optimal; these checks recompute what that claims from the LP's own matrices and the
-result tables, independently of HiGHS's reported residuals:
+Two stages, both independent of HiGHS's own residuals.
+
+``certify_lp`` runs on the solver's raw output, before any rounding or clamping, and recomputes
+from the LP's matrices what "Optimal" claims:
+
+- primal feasibility: every row (A x against its bounds) and every column bound;
+- dual feasibility and complementary slackness: the row duals y have the sign their active bound
+  allows (a <= row: y <= 0; a row with no active bound: y = 0), and the reduced costs
+  d = c - A^T y have the sign the column's position allows (at its lower bound d >= 0, at its
+  upper d <= 0, between them d = 0);
+- strong duality: the primal objective c^T x equals the dual objective (the active bounds
+  weighted by y and d), and HiGHS's reported objective equals c^T x;
+- every market row's raw dual lies inside its measured price interval, and the interval is
+  ordered and non-negative.
+
+``verify`` then checks the result tables in the user's terms:
 
 - primal feasibility: every row (A x against its bounds) and every column bound, and the market
   balance as reported (emissions <= issued + offsets + bank in - bank out + ceiling - withheld);
@@ -21,28 +35,122 @@ import numpy as np
 from .data import ModelData
 from .errors import SolverError
 from .scenario import Scenario
-from .solve import CompiledLp, LpSolution
+from .solver import CompiledLp, LpSolution
+from .tolerances import CERTIFICATE as RELATIVE
 
-RELATIVE = 1e-6
-"""Residuals are compared with this share of the quantity they belong to."""
+SHOWN_PLACES = 3
+"""How many offending rows or columns a refusal names."""
+
+
+def _names(positions: dict[str, dict]) -> dict[int, str]:
+    """Row or column position -> ``component[index]`` (for messages)."""
+    named = {}
+    for component, members in positions.items():
+        for index, position in members.items():
+            label = ", ".join(str(part) for part in index) if isinstance(index, tuple) else str(index)
+            named[position] = f"{component}[{label}]"
+    return named
+
+
+def _worst(violation: np.ndarray, names: dict[int, str], what: str) -> str:
+    order = np.argsort(-violation)[:SHOWN_PLACES]
+    places = [names.get(int(position), f"{what} {int(position)}") for position in order if violation[position] > 0]
+    return ", ".join(places)
+
+
+def certify_lp(compiled: CompiledLp, solution: LpSolution) -> dict:
+    """The raw certificate (see the module docstring): return the measured residuals for
+    summary.json, or raise ``SolverError`` naming the worst rows or columns."""
+    matrix = compiled.matrix
+    x, y = np.asarray(solution.col_value, dtype=float), np.asarray(solution.row_dual, dtype=float)
+    lower, upper = compiled.row_lower, compiled.row_upper
+    col_lower, col_upper = compiled.col_lower, compiled.col_upper
+    finite_rows = np.concatenate([np.abs(lower[np.isfinite(lower)]), np.abs(upper[np.isfinite(upper)])])
+    primal_scale = max(1.0, float(finite_rows.max(initial=1.0)), float(np.abs(x).max(initial=1.0)))
+    dual_scale = max(1.0, float(np.abs(compiled.cost).max(initial=1.0)), float(np.abs(y).max(initial=1.0)))
+    primal_tolerance, dual_tolerance = RELATIVE * primal_scale, RELATIVE * dual_scale
+    row_names, col_names = _names(compiled.rows), _names(compiled.columns)
+    failures = []
+
+    activity = matrix @ x if len(y) else np.zeros(0)
+    row_violation = np.maximum(np.maximum(activity - upper, lower - activity), 0.0)
+    bound_violation = np.maximum(np.maximum(x - col_upper, col_lower - x), 0.0)
+    if row_violation.max(initial=0.0) > primal_tolerance:
+        failures.append(f"primal infeasible: {_worst(row_violation, row_names, 'row')} violated by up to {row_violation.max():.3g}")
+    if bound_violation.max(initial=0.0) > primal_tolerance:
+        failures.append(f"primal infeasible: {_worst(bound_violation, col_names, 'column')} outside its bounds by up to {bound_violation.max():.3g}")
+
+    # A dual may be negative only where the upper bound is active, positive only where the
+    # lower one is (minimisation; HiGHS: y = change of the objective per unit of the bound).
+    at_upper = np.isfinite(upper) & (upper - activity <= primal_tolerance)
+    at_lower = np.isfinite(lower) & (activity - lower <= primal_tolerance)
+    row_dual_violation = np.where(at_upper, 0.0, np.maximum(-y, 0.0)) + np.where(at_lower, 0.0, np.maximum(y, 0.0))
+    reduced = compiled.cost - (matrix.T @ y if len(y) else 0.0)
+    col_at_lower = np.isfinite(col_lower) & (x - col_lower <= primal_tolerance)
+    col_at_upper = np.isfinite(col_upper) & (col_upper - x <= primal_tolerance)
+    col_dual_violation = np.where(col_at_lower, 0.0, np.maximum(reduced, 0.0)) + np.where(col_at_upper, 0.0, np.maximum(-reduced, 0.0))
+    if row_dual_violation.max(initial=0.0) > dual_tolerance:
+        failures.append(
+            f"dual infeasible: {_worst(row_dual_violation, row_names, 'row')} has a dual of the wrong sign "
+            f"(by up to {row_dual_violation.max():.3g})"
+        )
+    if col_dual_violation.max(initial=0.0) > dual_tolerance:
+        failures.append(
+            f"dual infeasible: {_worst(col_dual_violation, col_names, 'column')} has a reduced cost of the wrong sign "
+            f"(by up to {col_dual_violation.max():.3g})"
+        )
+
+    primal_objective = float(compiled.cost @ x) + compiled.offset
+    row_bound = np.where(y < 0, upper, lower)
+    col_bound = np.where(reduced < 0, col_upper, col_lower)
+    finite_row, finite_col = np.isfinite(row_bound), np.isfinite(col_bound)
+    dual_objective = (
+        float(y[finite_row] @ row_bound[finite_row]) + float(reduced[finite_col] @ col_bound[finite_col]) + compiled.offset
+    )
+    objective_scale = max(1.0, abs(primal_objective))
+    duality_gap = abs(primal_objective - dual_objective)
+    reported_gap = abs(primal_objective - solution.objective)
+    if duality_gap > RELATIVE * objective_scale:
+        failures.append(f"no strong duality: primal objective {primal_objective:.10g}, dual objective {dual_objective:.10g}")
+    if reported_gap > RELATIVE * objective_scale:
+        failures.append(f"HiGHS reported the objective {solution.objective:.10g}, but c'x is {primal_objective:.10g}")
+
+    outside = 0.0
+    for key, row in compiled.rows.get("market_balance", {}).items():
+        if key not in solution.balance_low:
+            continue
+        low, high, point = solution.balance_low[key], solution.balance_high[key], -y[row]
+        problem = ""
+        if low < -dual_tolerance:
+            problem = f"price_low {low:.6g} is negative"
+        elif high < low - dual_tolerance:
+            problem = f"price_high {high:.6g} is below price_low {low:.6g}"
+        elif not low - dual_tolerance <= point <= high + dual_tolerance:
+            problem = f"its dual {point:.6g} lies outside its interval [{low:.6g}, {high:.6g}]"
+        if problem:
+            outside = max(outside, 1.0)
+            failures.append(f"market_balance[{key[0]}, {key[1]}]: {problem} (first-year money)")
+    if failures:
+        raise SolverError("refusing to report: " + "; ".join(failures))
+    return {
+        "max_row_violation": float(row_violation.max(initial=0.0)),
+        "max_bound_violation": float(bound_violation.max(initial=0.0)),
+        "max_row_dual_violation": float(row_dual_violation.max(initial=0.0)),
+        "max_reduced_cost_violation": float(col_dual_violation.max(initial=0.0)),
+        "duality_gap": duality_gap,
+    }
 
 
 def verify(scenario: Scenario, data: ModelData, compiled: CompiledLp, solution: LpSolution, result) -> dict:
-    """Run every check; return their measured residuals for summary.json, or raise."""
+    """The checks on the result tables; return their measured residuals for summary.json, or
+    raise. (The raw solution was certified by ``certify_lp`` before the tables were made.)"""
     checks = {
-        "max_row_violation": _row_violation(compiled, solution),
-        "max_bound_violation": _bound_violation(compiled, solution),
         "max_balance_violation_tco2e": _balance_violation(result),
         "min_price": float(result.prices["price_low"].min()) if len(result.prices) else 0.0,
         "max_slack_price": _slack_price(result),
         "objective_gap": _objective_gap(scenario, data, compiled, solution, result),
     }
-    scale = max(1.0, float(np.abs(compiled.row_upper[np.isfinite(compiled.row_upper)]).max(initial=1.0)))
     failures = []
-    if checks["max_row_violation"] > RELATIVE * scale:
-        failures.append(f"a row is violated by {checks['max_row_violation']:.3g} model units")
-    if checks["max_bound_violation"] > RELATIVE * scale:
-        failures.append(f"a variable is outside its bounds by {checks['max_bound_violation']:.3g} model units")
     emissions = float(result.markets["emissions_tco2e"].abs().max()) if len(result.markets) else 1.0
     if checks["max_balance_violation_tco2e"] > RELATIVE * max(emissions, 1.0):
         failures.append(f"a market balance is short by {checks['max_balance_violation_tco2e']:.6g} tCO2e")
@@ -55,20 +163,6 @@ def verify(scenario: Scenario, data: ModelData, compiled: CompiledLp, solution: 
     if failures:
         raise SolverError("refusing to report: " + "; ".join(failures))
     return checks
-
-
-def _row_violation(compiled: CompiledLp, solution: LpSolution) -> float:
-    if compiled.shape[0] == 0:
-        return 0.0
-    activity = compiled.matrix @ solution.col_value
-    above = activity - compiled.row_upper
-    below = compiled.row_lower - activity
-    return float(max(0.0, np.max(above, initial=0.0), np.max(below, initial=0.0)))
-
-
-def _bound_violation(compiled: CompiledLp, solution: LpSolution) -> float:
-    x = solution.col_value
-    return float(max(0.0, np.max(x - compiled.col_upper, initial=0.0), np.max(compiled.col_lower - x, initial=0.0)))
 
 
 def _supply(markets):

@@ -21,6 +21,7 @@ import pandas as pd
 from .errors import InputError, display_path
 from .gwp import normalise_gas, resolve_gwp
 from .scenario import Scenario
+from .tolerances import BASELINE_LIMIT_ROUNDING
 from .units import Scaling, choose_scaling
 
 log = logging.getLogger(__name__)
@@ -579,7 +580,7 @@ def _cap_at_baselines(steps: pd.DataFrame, baselines: pd.DataFrame) -> tuple[pd.
     merged["potential_scaled"] = np.minimum(merged["potential_scaled"].to_numpy(), baseline)
     totals = merged.groupby(keys, sort=True)["potential_scaled"].sum().rename("total_mt").reset_index()
     totals = totals.merge(baselines, on=keys, how="left").fillna({"baseline_scaled": 0.0})
-    binding = totals[totals["total_mt"] > totals["baseline_scaled"] * (1 + 1e-12)]
+    binding = totals[totals["total_mt"] > totals["baseline_scaled"] * (1 + BASELINE_LIMIT_ROUNDING)]
     limits = binding[keys + ["baseline_scaled"]].reset_index(drop=True)
     limits["limit"] = np.arange(len(limits), dtype=np.int64)
     merged = merged.drop(columns="baseline_scaled").merge(limits[keys + ["limit"]], on=keys, how="left")

@@ -7,7 +7,8 @@ import pyomo.environ as pyo
 from .data import ModelData
 from .errors import InfeasibleError, Shortfall
 from .scenario import Scenario
-from .solve import CompiledLp, ConstantRowInfeasible, compile_model, solve_elastic
+from .tolerances import SHORTFALL_ROUNDING
+from .solver import CompiledLp, ConstantRowInfeasible, compile_model, solve_elastic
 
 
 def lowest_reachable_emissions(data: ModelData) -> dict[tuple[str, int], float]:
@@ -69,7 +70,7 @@ def presolve_shortfalls(data: ModelData, scenario: Scenario) -> dict[tuple[str, 
             need = lowest[(market, year)] - usable - issued[(market, year)] - banked + owed
             owed = min(max(need, 0.0), room)
             short = need - owed
-            if short > 1e-9 * max(1.0, lowest[(market, year)]):
+            if short > SHORTFALL_ROUNDING * max(1.0, lowest[(market, year)]):
                 shortfalls[(market, year)] = short
             banked = max(-need, 0.0) if policy.banking else 0.0
     return shortfalls

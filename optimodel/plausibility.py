@@ -60,6 +60,9 @@ class WarningCode(str, Enum):
     """Covered firms with no baseline in any scenario year (no emissions rows for those years)."""
     identical_sweep_points = "identical_sweep_points"
     """Every point of a sweep gave the same prices: the swept keys may change nothing."""
+    price_interval_bound = "price_interval_bound"
+    """A price interval is a bound, not exact: two steps of the cost curve lie closer to the cap
+    than HiGHS's tolerance can tell apart (the interval contains the exact one)."""
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import pandas as pd
 from .data import ModelData
 from .model.allocation import benchmark_by_firm_year
 from .outputs import FolderKind, FolderPlan, plan_folder, write_folder
-from .solve import CompiledLp, LpSolution
+from .solver import CompiledLp, LpSolution
 
 PRICE_COLUMNS = ["market", "year", "price", "price_low", "price_high"]
 MARKET_COLUMNS = [

@@ -148,7 +148,7 @@ class WarmSession:
     def __init__(self, scenario: Scenario) -> None:
         from .data import load_data
         from .model import build_model
-        from .solve import LpSolver, compile_model
+        from .solver import LpSolver, compile_model
 
         self.scenario = scenario
         self.data = load_data(scenario)
@@ -157,11 +157,19 @@ class WarmSession:
         self.base_cost = self.compiled.cost.copy()
         self.solver = LpSolver(self.compiled, scenario)
 
+    def can_move(self, point: Scenario) -> bool:
+        """Whether every row the point's caps move is in the LP: a market row the compiler
+        dropped (no variable in it) cannot be moved, so such a point is solved cold."""
+        dropped = {
+            key for name in ("market_balance", "withholding_limit") for key in self.compiled.constant_rows.get(name, {})
+        }
+        return not dropped or not any(key in dropped for key in self._cap_changes(self._point_data(point)))
+
     def solve(self, point: Scenario):
         """Move the point's caps and collar prices into the LP, re-solve warm, and return the
         result tables (as ``optimodel.solve`` would)."""
         from .api import result_for
-        from .solve import Infeasible
+        from .solver import Infeasible
 
         data = self._point_data(point)
         self._move_right_hand_sides(data)
@@ -183,16 +191,21 @@ class WarmSession:
                 sector_years.at[row.Index, "cap_scaled"] = self.data.scaling.to_model(cap)
         return dataclasses.replace(self.data, sector_years=sector_years)
 
+    def _cap_changes(self, data) -> dict[tuple[str, int], float]:
+        """(market, year) -> change of its capped allowances against the base, model units."""
+        old = self.data.sector_years["cap_scaled"].fillna(0.0).to_numpy()
+        new = data.sector_years["cap_scaled"].fillna(0.0).to_numpy()
+        totals = pd.Series(new - old).groupby(
+            [self.data.sector_years["market"].to_numpy(), self.data.sector_years["year"].to_numpy()]
+        ).sum()
+        return {
+            (self.data.markets[market], self.data.years[year]): float(delta) for (market, year), delta in totals.items() if delta
+        }
+
     def _move_right_hand_sides(self, data) -> None:
         """Caps are constants of the issued allowances: they move the market balance, the
         withholding limit and (a share of them) the previous year's borrowing limit."""
-        change = {}
-        old = self.data.sector_years["cap_scaled"].fillna(0.0).to_numpy()
-        new = data.sector_years["cap_scaled"].fillna(0.0).to_numpy()
-        for (market, year), delta in pd.Series(new - old).groupby(
-            [self.data.sector_years["market"].to_numpy(), self.data.sector_years["year"].to_numpy()]
-        ).sum().items():
-            change[(self.data.markets[market], self.data.years[year])] = float(delta)
+        change = self._cap_changes(data)
         upper = self.base_upper.copy()
         rows = self.compiled.rows
         for key, delta in change.items():
@@ -233,6 +246,9 @@ def run_points(base: Scenario, points: list[Point], progress: Callable[[int], No
             if warm:
                 if session is None:
                     session = WarmSession(base)
+                warm = session.can_move(point.scenario)
+            if warm:
+                assert session is not None
                 result = session.solve(point.scenario)
             else:
                 result = solve(point.scenario)

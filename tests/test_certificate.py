@@ -10,7 +10,7 @@ import optimodel
 from optimodel.api import result_for
 from optimodel.data import load_data
 from optimodel.model import build_model
-from optimodel.solve import compile_model, solve_lp
+from optimodel.solver import compile_model, solve_lp
 
 
 @pytest.fixture
@@ -65,5 +65,85 @@ def test_a_price_on_a_slack_market_is_refused(tmp_path):
     solution = solve_lp(compiled, scenario)
     solution.balance_low[("national", 2025)] = 7.0
     solution.balance_high[("national", 2025)] = 7.0
-    with pytest.raises(optimodel.SolverError, match="to spare"):
+    with pytest.raises(optimodel.SolverError, match=r"its dual 0 lies outside its interval \[7, 7\]"):
         result_for(scenario, data, compiled, solution)
+
+
+# The certificate on what HiGHS returns: a wrapper corrupts the solver's own output, before any
+# of optimodel's rounding, and the run must be refused (exit 1) with nothing written.
+
+
+class CorruptedHighs:
+    """A HiGHS instance whose getSolution() is corrupted by ``corrupt`` (every call, including
+    the re-solves that measure price intervals)."""
+
+    def __init__(self, highs, corrupt) -> None:
+        self._highs = highs
+        self._corrupt = corrupt
+
+    def __getattr__(self, name):
+        return getattr(self._highs, name)
+
+    def getSolution(self):  # noqa: N802 - highspy's name
+        solution = self._highs.getSolution()
+        self._corrupt(solution)
+        return solution
+
+
+def flip_the_largest_dual(solution) -> None:
+    duals = list(solution.row_dual)
+    largest = max(range(len(duals)), key=lambda row: abs(duals[row]))
+    duals[largest] = -duals[largest]
+    solution.row_dual = duals
+
+
+def perturb_a_primal_value(solution) -> None:
+    values = list(solution.col_value)
+    values[0] += 5.0
+    solution.col_value = values
+
+
+def swap_the_sign_convention(solution) -> None:
+    solution.row_dual = [-value for value in solution.row_dual]
+    solution.col_dual = [-value for value in solution.col_dual]
+
+
+@pytest.mark.parametrize(
+    "corrupt, expected",
+    [
+        (flip_the_largest_dual, "dual infeasible: market_balance[national, 2025] has a dual of the wrong sign"),
+        (perturb_a_primal_value, "HiGHS reported the objective"),
+        (swap_the_sign_convention, "dual infeasible"),
+    ],
+)
+def test_a_corrupted_solver_output_is_refused(examples, tmp_path, monkeypatch, capsys, corrupt, expected):
+    import optimodel.solver
+    from optimodel.cli import main
+
+    real = optimodel.solver.quiet_highs
+    monkeypatch.setattr(optimodel.solver, "quiet_highs", lambda: CorruptedHighs(real(), corrupt))
+    out = tmp_path / "out"
+    assert main(["solve", str(examples / "two-firms.toml"), "--out", str(out)]) == 1
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("error: refusing to report: ") and "\n" not in error
+    assert expected in error
+    assert not out.exists()
+
+
+def test_the_same_wrapper_without_corruption_passes(examples, tmp_path, monkeypatch):
+    import optimodel.solver
+    from optimodel.cli import main
+
+    real = optimodel.solver.quiet_highs
+    monkeypatch.setattr(optimodel.solver, "quiet_highs", lambda: CorruptedHighs(real(), lambda solution: None))
+    assert main(["-q", "solve", str(examples / "two-firms.toml"), "--out", str(tmp_path / "out")]) == 0
+
+
+def test_a_raw_dual_outside_its_interval_is_refused_before_clamping(solved):
+    # 2026 sits on a step: interval [50, 80]. A raw dual of -90 (price 90) used to be clamped
+    # into the interval and reported as 80; now the certificate refuses it first.
+    scenario, data, compiled, solution = solved
+    broken = copy.deepcopy(solution)
+    broken.row_dual[compiled.rows["market_balance"][("national", 2026)]] = -90.0
+    with pytest.raises(optimodel.SolverError, match=r"its dual 90 lies outside its interval \[50, 80\]"):
+        result_for(scenario, data, compiled, broken)

@@ -8,7 +8,7 @@ from builders import one_sector_case
 import optimodel
 from optimodel.data import load_data
 from optimodel.model import build_model
-from optimodel.solve import compile_model, solve_lp
+from optimodel.solver import compile_model, solve_lp
 
 
 def price_table(result):

@@ -22,7 +22,7 @@ def add_market_balance(model: pyo.ConcreteModel, data: ModelData, scenario: Scen
     emissions) on the right, so that raising the right-hand side by one unit is one more
     allowance. HiGHS reports the row dual :math:`y_{m,t} \le 0` (the objective's change per unit
     of right-hand side, in first-year money); the price in money of year t is
-    :math:`\pi_{m,t} = -y_{m,t} / \delta_t` (``solve.prices_from_duals``).
+    :math:`\pi_{m,t} = -y_{m,t} / \delta_t` (``solver.prices_from_duals``).
     Always declared: every scenario has at least one market-year.
 
     | symbol | component | source | unit |

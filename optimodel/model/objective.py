@@ -10,7 +10,7 @@ from .terms import linear_expression
 
 
 def add_objective(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario) -> None:
-    r"""Minimise total discounted cost, in million money of the first year.
+    r"""Minimise total discounted cost, in money of the first year divided by the model unit.
 
     .. math::
 
@@ -24,6 +24,10 @@ def add_objective(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario)
     | symbol | component | scenario | unit |
     |---|---|---|---|
     | :math:`\delta_t` | cost coefficients | discount_rate | - |
-    | objective | ``total_cost`` | summary.json objective (x 1e6) | million money |
+    | objective | ``total_cost`` | summary.json objective (x model_unit_tco2e) | money / model unit |
+
+    Quantities are counted in model units of ``model_unit_tco2e`` tCO2e (``units.py``) and costs
+    stay per tCO2e, so the objective is in money divided by that unit: million money when the unit
+    is 1 Mt (the national market), plain money in a two-firm test counted in tonnes.
     """
     model.total_cost = pyo.Objective(expr=linear_expression([(1.0, model.terms.cost, None)]), sense=pyo.minimize)

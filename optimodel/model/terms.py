@@ -64,7 +64,7 @@ class ModelTerms:
     supply: LinearTerms = field(default_factory=LinearTerms)
     """Other allowance supply of a market-year: bank, borrowing, offsets, ceiling sales, withholding."""
     cost: LinearTerms = field(default_factory=LinearTerms)
-    """Objective terms (key None), million money discounted to the first year."""
+    """Objective terms (key None): money discounted to the first year, divided by the model unit."""
 
 
 def group_positions(*keys: np.ndarray) -> dict[tuple, np.ndarray]:

@@ -31,16 +31,12 @@ from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 from .data import ModelData
 from .errors import SolverError
 from .scenario import Scenario, SolverMethod
+from .tolerances import PROBE_FLOOR_FACTOR, SOLVER_FEASIBILITY
 
 log = logging.getLogger(__name__)
 
 INFINITY = highspy.kHighsInf
-RELATIVE_TOLERANCE = 1e-7
-"""Ranging widths and residuals below this (relative to the row's scale) count as zero; it
-matches HiGHS's default primal feasibility tolerance."""
 MAX_INTERVAL_REFINEMENTS = 40
-PROBE_FLOOR = 10.0
-"""Re-solves for price intervals move a right-hand side by at least this many tolerances."""
 
 
 class ConstantRowInfeasible(Exception):
@@ -63,6 +59,9 @@ class CompiledLp:
     """component name -> {index: column position}."""
     rows: dict[str, dict] = field(default_factory=dict)
     """component name -> {index: row position}; a row the compiler dropped (constant and met) is absent."""
+    constant_rows: dict[str, dict] = field(default_factory=dict)
+    """component name -> {index: spare} for rows the compiler dropped because no variable is in
+    them: spare = upper bound - constant body (>= 0, since the row is met)."""
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -108,6 +107,11 @@ def compile_model(model: pyo.ConcreteModel) -> CompiledLp:
         component = model.component(name)
         if component is not None:
             compiled.rows[name] = {index: row_of[id(row)] for index, row in component.items() if id(row) in row_of}
+            compiled.constant_rows[name] = {
+                index: float(pyo.value(row.upper) - pyo.value(row.body))
+                for index, row in component.items()
+                if id(row) not in row_of and row.active and row.upper is not None
+            }
     return compiled
 
 
@@ -120,10 +124,16 @@ class LpSolution:
     col_value: np.ndarray
     row_value: np.ndarray
     row_dual: np.ndarray
+    col_dual: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    """HiGHS's reduced costs (the certificate recomputes its own from the row duals)."""
     balance_low: dict = field(default_factory=dict)
-    """market-year -> lowest marginal value of one more allowance, first-year money (>= 0)."""
+    """market-year -> marginal value of one more allowance, first-year money, as measured (the
+    certificate checks it is >= 0 before ``prices_from_duals`` rounds tiny negatives to 0)."""
     balance_high: dict = field(default_factory=dict)
-    """market-year -> highest, i.e. the cost of one fewer allowance (may be inf)."""
+    """market-year -> the cost of one fewer allowance (may be inf), as measured."""
+    unverified: list = field(default_factory=list)
+    """Market-years whose interval is a bound, not exact: another step of the cost curve lies
+    closer to the cap than the solver can resolve."""
     solver_version: str = ""
     iterations: int = 0
     interval_seconds: float = 0.0
@@ -268,8 +278,19 @@ class LpSolver:
         if status in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible):
             self.basis = None
             raise Infeasible()
+        if status == highspy.HighsModelStatus.kModelEmpty:
+            # No variable and no row left (every market row constant and met): nothing to choose.
+            return self._empty_solution()
         if status != highspy.HighsModelStatus.kOptimal:
             raise SolverError(f"HiGHS stopped without an optimal solution: {highs.modelStatusToString(status)}")
+        if self.scenario.solver.price_intervals and not highs.getBasis().valid:
+            # PDLP ends without a basis; intervals need one, so dual simplex solves again and
+            # every number reported (primal, duals, objective) comes from that one solve.
+            _use_dual_simplex(highs)
+            highs.clearSolver()
+            run_highs(highs)
+            if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                raise SolverError("dual simplex could not confirm the optimum for the price intervals")
         solution = highs.getSolution()
         if not solution.dual_valid:
             raise SolverError("HiGHS reported Optimal but no valid duals")
@@ -280,6 +301,7 @@ class LpSolver:
             col_value=np.array(solution.col_value),
             row_value=np.array(solution.row_value),
             row_dual=np.array(solution.row_dual),
+            col_dual=np.array(solution.col_dual),
             solver_version=highs_version(highs),
             iterations=int(info.simplex_iteration_count + info.ipm_iteration_count),
             residuals={
@@ -294,11 +316,24 @@ class LpSolver:
             result.interval_seconds = time.perf_counter() - started
         else:
             for key, row in balance_rows.items():
-                result.balance_low[key] = result.balance_high[key] = max(-result.row_dual[row], 0.0)
+                result.balance_low[key] = result.balance_high[key] = -result.row_dual[row]
         # The interval re-solves restore the optimal basis: keep it for the next warm start.
         basis = highs.getBasis()
         self.basis = basis if basis.valid else None
         return result
+
+
+    def _empty_solution(self) -> LpSolution:
+        n_rows, n_cols = self.compiled.shape
+        return LpSolution(
+            status="optimal",
+            objective=self.compiled.offset,
+            col_value=np.zeros(n_cols),
+            row_value=np.zeros(n_rows),
+            row_dual=np.zeros(n_rows),
+            col_dual=np.zeros(n_cols),
+            solver_version=highs_version(self.highs),
+        )
 
 
 def solve_lp(compiled: CompiledLp, scenario: Scenario) -> LpSolution:
@@ -327,41 +362,32 @@ def _price_intervals(highs: highspy.Highs, compiled: CompiledLp, result: LpSolut
     # optimal basis does it without iterating.
     basis = highs.getBasis()
     _use_dual_simplex(highs)
-    if not basis.valid:
-        # PDLP ends without a basis: intervals need one, so dual simplex solves again from
-        # scratch (PDLP only pays with price_intervals = false).
-        highs.clearSolver()
-        run_highs(highs)
-        if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            raise SolverError("dual simplex could not confirm the optimum for the price intervals")
-        basis = highs.getBasis()
-        refreshed = highs.getSolution()
-        result.row_dual, result.row_value = np.array(refreshed.row_dual), np.array(refreshed.row_value)
-    elif not _has_simplex_factor(highs):
+    if not _has_simplex_factor(highs):
         highs.setBasis(basis)
         run_highs(highs)
     ranging = _ranging(highs)
     for key, row in compiled.rows["market_balance"].items():
         right_hand_side = compiled.row_upper[row]
         scale = max(1.0, abs(right_hand_side), abs(result.row_value[row]))
-        tolerance = RELATIVE_TOLERANCE * scale
+        tolerance = SOLVER_FEASIBILITY * scale
         slope = -result.row_dual[row]
         if basis.row_status[row] == highspy.HighsBasisStatus.kBasic:
             # The slack is in the basis: one more allowance changes nothing; one fewer does only
             # when no allowance is spare.
             low = 0.0
             spare = right_hand_side - result.row_value[row] > tolerance
-            high = 0.0 if spare else _one_sided_slope(highs, basis, row, right_hand_side, -1, scale, tolerance)
+            high = 0.0 if spare else _one_sided_slope(highs, basis, row, right_hand_side, -1, scale, tolerance, key, result)
         else:
             # HiGHS ranging: the interval of right-hand sides over which this basis stays optimal.
             low = slope if ranging.row_bound_up.value_[row] > right_hand_side + tolerance else None
             high = slope if ranging.row_bound_dn.value_[row] < right_hand_side - tolerance else None
             if low is None:
-                low = _one_sided_slope(highs, basis, row, right_hand_side, +1, scale, tolerance)
+                low = _one_sided_slope(highs, basis, row, right_hand_side, +1, scale, tolerance, key, result)
             if high is None:
-                high = _one_sided_slope(highs, basis, row, right_hand_side, -1, scale, tolerance)
-        result.balance_low[key] = max(low, 0.0)
-        result.balance_high[key] = max(high, 0.0)
+                high = _one_sided_slope(highs, basis, row, right_hand_side, -1, scale, tolerance, key, result)
+        # As measured: the certificate checks signs and order before prices_from_duals rounds.
+        result.balance_low[key] = low
+        result.balance_high[key] = high
 
 
 def _has_simplex_factor(highs: highspy.Highs) -> bool:
@@ -377,14 +403,25 @@ def _ranging(highs: highspy.Highs):
 
 
 def _one_sided_slope(
-    highs: highspy.Highs, basis, row: int, right_hand_side: float, direction: int, scale: float, tolerance: float
+    highs: highspy.Highs,
+    basis,
+    row: int,
+    right_hand_side: float,
+    direction: int,
+    scale: float,
+    tolerance: float,
+    key,
+    result: LpSolution,
 ) -> float:
     """Minus the dual just beside ``right_hand_side`` (direction +1: one more allowance).
 
-    The probe distance never falls below ``PROBE_FLOOR`` x the tolerance: closer than that,
-    HiGHS's own feasibility tolerance would accept the old basis and hide the step.
+    The probe distance never falls below ``PROBE_FLOOR_FACTOR`` x the tolerance: closer than that,
+    HiGHS's own feasibility tolerance would accept the old basis and hide the step. If a probe at
+    that floor still finds another step between it and the cap, its slope is only a bound (the
+    cost is convex, so the interval it gives contains the exact one): ``key`` is then listed in
+    ``result.unverified`` and the run reports it as a warning.
     """
-    floor = PROBE_FLOOR * tolerance
+    floor = PROBE_FLOOR_FACTOR * tolerance
     distance = max(1e-4 * scale, floor)
     try:
         for _ in range(MAX_INTERVAL_REFINEMENTS):
@@ -418,7 +455,10 @@ def _one_sided_slope(
                 else:
                     reaches = ranging.row_bound_up.value_[row] >= right_hand_side - tolerance
                     edge = right_hand_side - ranging.row_bound_up.value_[row]
-            if reaches or distance <= floor:
+            if reaches:
+                return -dual
+            if distance <= floor:
+                result.unverified.append(key)
                 return -dual
             distance = max(edge / 2.0, floor)
         raise SolverError("price interval did not converge; another step lies too close to the cap")
@@ -439,10 +479,12 @@ def solve_elastic(compiled: CompiledLp, scenario: Scenario) -> dict:
     for key in keys:
         highs.addCol(1.0, 0.0, INFINITY, 1, np.array([rows[key]], dtype=np.int32), np.array([-1.0]))
     run_highs(highs)
-    if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        return {}
+    status = highs.getModelStatus()
+    if status != highspy.HighsModelStatus.kOptimal:
+        # Never "no market-year is short": the diagnosis itself did not finish.
+        raise SolverError(f"the scenario is infeasible, and the shortfall diagnosis ended {highs.modelStatusToString(status)}")
     values = highs.getSolution().col_value[n_cols:]
-    return {key: value for key, value in zip(keys, values) if value > RELATIVE_TOLERANCE * max(1.0, abs(compiled.row_upper[rows[key]]))}
+    return {key: value for key, value in zip(keys, values) if value > SOLVER_FEASIBILITY * max(1.0, abs(compiled.row_upper[rows[key]]))}
 
 
 def prices_from_duals(
@@ -450,15 +492,23 @@ def prices_from_duals(
 ) -> dict[tuple[str, int], dict[str, float]]:
     """Allowance prices per market-year in money of that year (the one place duals become prices).
 
-    price = -y / delta_t with y the market_balance dual (<= 0 for a minimisation) and
-    delta_t = (1 + r)^-(t - t0). The point price is HiGHS's dual from the main solve, clamped into
-    [price_low, price_high] (it is deterministic for the same inputs). A market row the compiler
-    dropped (no variable in it and its cap met) has price 0, and an infinite price_high if it is
-    met with nothing to spare. ``offset_spread`` is the offset_limit dual in money of the year
-    and ``offset_price`` = price - spread (the value of one more usable credit).
+    Sign and discounting: HiGHS's dual y of ``market_balance[m, t]`` is the change of the
+    discounted objective per unit more right-hand side (one more allowance), so y <= 0 and the
+    price in first-year money is -y; in money of year t it is -y / delta_t with
+    delta_t = (1 + r)^-(t - t0). ``price_low`` and ``price_high`` are the measured one-sided slopes,
+    divided the same way. Called only after ``certificate.certify_lp`` has checked the raw duals
+    and intervals (signs, order, the dual inside its interval); only then are solver-noise
+    negatives rounded to 0 and the point price clamped into its interval (it is HiGHS's dual from
+    the main solve, deterministic for the same inputs).
+
+    A market row the compiler dropped (no variable in it, and met) has price 0; its price_high is
+    infinite when it is met with nothing to spare (one fewer allowance is infeasible).
+    ``offset_spread`` is the offset_limit dual in money of the year and ``offset_price`` = price -
+    spread (the value of one more usable credit).
     """
     discount = dict(zip(data.years, data.discount.tolist()))
     balance_rows = compiled.rows.get("market_balance", {})
+    constant_balances = compiled.constant_rows.get("market_balance", {})
     offset_rows = compiled.rows.get("offset_limit", {})
     prices = {}
     for market in data.markets:
@@ -466,12 +516,13 @@ def prices_from_duals(
             key = (market, year)
             weight = discount[year]
             if key in balance_rows:
-                point = -solution.row_dual[balance_rows[key]] / weight
-                low = solution.balance_low[key] / weight
-                high = solution.balance_high[key] / weight
-                point = min(max(point, low), high)
+                low = max(solution.balance_low[key], 0.0) / weight
+                high = max(solution.balance_high[key], solution.balance_low[key], 0.0) / weight
+                point = min(max(-solution.row_dual[balance_rows[key]] / weight, low), high)
             else:
-                point = low = high = 0.0
+                spare = constant_balances.get(key, math.inf)
+                point = low = 0.0
+                high = math.inf if abs(spare) <= SOLVER_FEASIBILITY * max(1.0, abs(spare)) else 0.0
             entry = {"price": point, "price_low": low, "price_high": high}
             if key in offset_rows:
                 spread = max(-solution.row_dual[offset_rows[key]] / weight, 0.0)
