@@ -106,7 +106,7 @@ def result_for(
     # The raw solution is certified before any rounding or clamping turns duals into prices.
     lp_checks = certify_lp(compiled, solution)
     prices = prices_from_duals(solution, compiled, data)
-    result = make_result(data, compiled, solution, prices)
+    result = make_result(scenario, data, compiled, solution, prices)
     result.summary = {
         "scenario": scenario.name,
         "status": solution.status,

@@ -15,14 +15,14 @@ from the LP's matrices what "Optimal" claims:
 - every market row's raw dual lies inside its measured price interval, and the interval is
   ordered and non-negative.
 
-``verify`` then checks the result tables in the user's terms:
+``verify`` then checks the result tables in the user's terms, summing what each registered
+family reports (never naming one):
 
-- primal feasibility: every row (A x against its bounds) and every column bound, and the market
-  balance as reported (emissions <= issued + offsets + bank in - bank out + ceiling - withheld);
-- dual sign: every market price >= 0 (a cap row's dual cannot be positive);
-- complementary slackness: a market-year with allowances to spare has price_low = 0;
-- the objective equals the sum of the reported costs (abatement, offsets, ceiling purchases,
-  minus floor withholding), discounted.
+- the market balance as reported: emissions <= issued + what each family reports supplying
+  (offsets, bank in - bank out, ceiling sales - withheld, ...);
+- every reported price_low >= 0, and 0 where a market-year has allowances to spare;
+- the objective equals the sum of each family's reported money (abatement, offsets, ceiling
+  purchases minus floor withholding, ...), discounted.
 
 A failed check raises ``SolverError`` (exit 1): optimodel refuses to report numbers it cannot
 stand behind.
@@ -35,6 +35,8 @@ import numpy as np
 from .data import ModelData
 from .errors import SolverError
 from .scenario import Scenario
+from .model.build import FAMILIES
+from .model.registry import SolvedModel
 from .solver import CompiledLp, LpSolution
 from .tolerances import CERTIFICATE as RELATIVE
 
@@ -166,13 +168,14 @@ def verify(scenario: Scenario, data: ModelData, compiled: CompiledLp, solution: 
 
 
 def _supply(markets):
-    """Allowances available to each market-year, from the reported table: issued + offsets +
-    ceiling sales - withheld + the bank carried in - the bank carried out."""
-    carried_in = markets.groupby("market")["bank_end_tco2e"].shift(1).fillna(0.0)
-    return (
-        markets["issued_tco2e"] + markets["offsets_tco2e"] + markets["ceiling_tco2e"] - markets["withheld_tco2e"]
-        - markets["bank_end_tco2e"] + carried_in
-    )
+    """Allowances available to each market-year, from the reported table: issued, plus what
+    every registered family reports supplying (offsets, bank in - bank out, ceiling sales -
+    withheld, ...)."""
+    supply = markets["issued_tco2e"].astype(float)
+    for family in FAMILIES:
+        if family.reported_supply is not None:
+            supply = supply + family.reported_supply(markets)
+    return supply
 
 
 def _balance_violation(result) -> float:
@@ -195,21 +198,7 @@ def _slack_price(result) -> float:
 
 
 def _objective_gap(scenario: Scenario, data: ModelData, compiled: CompiledLp, solution: LpSolution, result) -> float:
-    """|objective - sum of reported costs|, in money."""
-    discount = dict(zip(data.years, data.discount.tolist()))
-    firms = result.firms
-    abatement = float((firms["abatement_cost"] * firms["year"].map(discount)).sum())
-    policies = scenario.market_policies()
-    offsets = 0.0
-    offset_prices = [step.price for step in scenario.offsets]
-    for (step, _, year), column in compiled.columns.get("offset_use", {}).items():
-        offsets += offset_prices[step] * discount[year] * data.scaling.from_model(solution.col_value[column])
-    markets = result.markets
-    collar = 0.0
-    for row in markets.itertuples(index=False):
-        policy = policies[row.market]
-        if policy.price_ceiling is not None:
-            collar += policy.price_ceiling * discount[row.year] * row.ceiling_tco2e
-        if policy.price_floor is not None:
-            collar -= policy.price_floor * discount[row.year] * row.withheld_tco2e
-    return abs(abatement + offsets + collar - float(result.summary["objective"]))
+    """|objective - the sum of every registered family's reported, discounted money|."""
+    solved = SolvedModel(scenario, data, compiled, solution)
+    reported = sum(family.reported_cost(solved, result) for family in FAMILIES if family.reported_cost is not None)
+    return abs(reported - float(result.summary["objective"]))

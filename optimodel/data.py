@@ -8,12 +8,14 @@ Quantities are converted to tCO2e through the scenario's GWP set and scaled to m
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import re
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -396,6 +398,8 @@ class ModelData:
     """Model units of this instance (chosen from the largest market-year baseline)."""
     input_hashes: dict[str, str] = field(default_factory=dict)
     """SHA-256 of every input file."""
+    families: dict[str, Any] = field(default_factory=dict)
+    """Family name -> the data its ``PolicyFamily.prepare`` made from the scenario (scaled)."""
 
 
 def file_sha256(path: Path) -> str:
@@ -492,7 +496,7 @@ def load_data(scenario: Scenario, max_memory: int | None = None, progress=None) 
 
     discount = np.array([scenario.discount_factor(year) for year in years])
     _freeze(discount)
-    return ModelData(
+    data = ModelData(
         years=years,
         markets=markets,
         sectors=sectors,
@@ -510,6 +514,26 @@ def load_data(scenario: Scenario, max_memory: int | None = None, progress=None) 
         scaling=scaling,
         input_hashes=hashes,
     )
+    return dataclasses.replace(data, families=_family_data(scenario, data))
+
+
+def _family_data(scenario: Scenario, data: ModelData) -> dict[str, Any]:
+    from .model.build import FAMILIES
+
+    return {family.name: family.prepare(scenario, data) for family in FAMILIES if family.prepare is not None}
+
+
+def derive_from_scenario(scenario: Scenario, data: ModelData) -> ModelData:
+    """``data`` with every part that comes from scenario numbers alone (caps, benchmarks, offer
+    steps, families' data) made again for ``scenario``: what a warm sweep point needs, without
+    reading a table. The scenario must have the same sectors, markets and years."""
+    markets, sectors = data.markets, data.sectors
+    derived = dataclasses.replace(
+        data,
+        sector_years=_sector_years(scenario, sectors, markets, scenario.market_of_sector(), data.scaling),
+        offset_steps=_offset_steps(scenario, markets, data.years, data.scaling),
+    )
+    return dataclasses.replace(derived, families=_family_data(scenario, derived))
 
 
 def _scaling(baseline_tco2e: np.ndarray, market: np.ndarray, year: np.ndarray) -> Scaling:

@@ -2,77 +2,59 @@
 
 from __future__ import annotations
 
+import math
+
 import pyomo.environ as pyo
 
 from .data import ModelData
 from .errors import InfeasibleError, Shortfall
+from .model.build import FAMILIES
+from .model.registry import DiagnosisBounds
 from .scenario import Scenario
 from .tolerances import SHORTFALL_ROUNDING
 from .solver import CompiledLp, ConstantRowInfeasible, compile_model, solve_elastic
 
 
-def lowest_reachable_emissions(data: ModelData) -> dict[tuple[str, int], float]:
-    """Each market-year's emissions with every option at full use (model units): per firm, gas
-    and year the options abate at most the baseline."""
-    steps = data.steps
-    keys = ["firm", "gas", "year"]
-    most = steps.groupby(keys)["potential_scaled"].sum().rename("most").reset_index()
-    merged = data.baselines.merge(most, on=keys, how="left").fillna({"most": 0.0})
-    merged["lowest"] = merged["baseline_scaled"] - merged[["most", "baseline_scaled"]].min(axis=1)
-    merged["market"] = data.firms["market"].to_numpy()[merged["firm"].to_numpy()]
-    totals = merged.groupby(["market", "year"])["lowest"].sum()
-    return {
-        (data.markets[market], data.years[year]): float(totals.get((market, year), 0.0))
-        for market in range(len(data.markets))
-        for year in range(len(data.years))
-    }
-
-
-def most_issued(data: ModelData) -> dict[tuple[str, int], float]:
-    """Each market-year's issued allowances at their most (model units): caps, plus benchmark x
-    output with no output given up."""
-    from .model.allocation import benchmark_by_firm_year
-
-    issued = {(market, year): 0.0 for market in data.markets for year in data.years}
-    for row in data.sector_years[data.sector_years["cap_scaled"].notna()].itertuples(index=False):
-        issued[(data.markets[row.market], data.years[row.year])] += row.cap_scaled
-    benchmark = benchmark_by_firm_year(data)
-    firm_market = data.firms["market"].to_numpy()
-    for firm, year, output in zip(data.activity["firm"], data.activity["year"], data.activity["output"]):
-        key = (data.markets[firm_market[firm]], data.years[year])
-        issued[key] += data.scaling.to_model(benchmark[(int(firm), int(year))] * output)
-    return issued
+def diagnosis_bounds(data: ModelData, scenario: Scenario) -> DiagnosisBounds:
+    """What every registered family knows, before solving, about each market-year's emissions
+    and supply (``registry.DiagnosisBounds``)."""
+    bounds = DiagnosisBounds(lowest_emissions={}, most_issued={})
+    for family in FAMILIES:
+        if family.diagnosis is not None:
+            family.diagnosis(data, scenario, bounds)
+    return bounds
 
 
 def presolve_shortfalls(data: ModelData, scenario: Scenario) -> dict[tuple[str, int], float]:
     """Market-years whose allowances cannot cover their lowest reachable emissions, found before
     any solve (model units).
 
-    In each market, year by year: the lowest reachable emissions L, less the most offsets usable
-    (the market's offer, at most offset_limit x L), against the most issued allowances I plus
-    what earlier surpluses banked and what borrowing may bring from the next year's I. A market
-    with a price ceiling is never short. Every supply here is an upper bound, so a market-year
-    named here cannot be feasible; HiGHS's proof and the elastic solve remain the final word.
+    In each market, year by year: the lowest reachable emissions L against the most issued
+    allowances I, the most every family can add (offsets, reserve releases, ...; infinite under a
+    price ceiling), what earlier surpluses banked and what borrowing may bring from the next
+    year's I. Every supply here is an upper bound, so a market-year named here cannot be
+    feasible; HiGHS's proof and the elastic solve remain the final word.
     """
-    lowest = lowest_reachable_emissions(data)
-    issued = most_issued(data)
-    offers = data.offset_steps.groupby(["market", "year"])["quantity_scaled"].sum()
+    bounds = diagnosis_bounds(data, scenario)
     shortfalls = {}
-    for market_position, (market, policy) in enumerate(scenario.market_policies().items()):
-        if policy.price_ceiling is not None:
-            continue
+    for market in data.markets:
+        banking, borrowing = bounds.carry.get(market, (False, 0.0))
         banked = owed = 0.0
-        for year_position, year in enumerate(data.years):
-            offer = float(offers.get((market_position, year_position), 0.0)) if policy.offset_limit > 0 else 0.0
-            usable = min(offer, policy.offset_limit * lowest[(market, year)])
-            later = data.years[year_position + 1] if year_position + 1 < len(data.years) else None
-            room = policy.borrowing * issued[(market, later)] if later is not None else 0.0
-            need = lowest[(market, year)] - usable - issued[(market, year)] - banked + owed
+        for position, year in enumerate(data.years):
+            key = (market, year)
+            lowest = bounds.lowest_emissions.get(key, 0.0)
+            extra = bounds.extra_supply.get(key, 0.0)
+            if math.isinf(extra):
+                banked = owed = 0.0
+                continue
+            later = data.years[position + 1] if position + 1 < len(data.years) else None
+            room = borrowing * bounds.most_issued.get((market, later), 0.0) if later is not None else 0.0
+            need = lowest - extra - bounds.most_issued.get(key, 0.0) - banked + owed
             owed = min(max(need, 0.0), room)
             short = need - owed
-            if short > SHORTFALL_ROUNDING * max(1.0, lowest[(market, year)]):
-                shortfalls[(market, year)] = short
-            banked = max(-need, 0.0) if policy.banking else 0.0
+            if short > SHORTFALL_ROUNDING * max(1.0, lowest):
+                shortfalls[key] = short
+            banked = max(-need, 0.0) if banking else 0.0
     return shortfalls
 
 

@@ -12,7 +12,9 @@ import numpy as np
 import pandas as pd
 
 from .data import ModelData
-from .model.allocation import benchmark_by_firm_year
+from .model.allocation import firm_allocation
+from .model.build import FAMILIES
+from .model.registry import SolvedModel
 from .outputs import FolderKind, FolderPlan, plan_folder, write_folder
 from .solver import CompiledLp, LpSolution
 
@@ -126,7 +128,7 @@ def copy_inputs(inputs: dict[str, Path], folder: Path) -> dict[str, str]:
 
 
 def make_result(
-    data: ModelData, compiled: CompiledLp, solution: LpSolution, prices: dict[tuple[str, int], dict[str, float]]
+    scenario, data: ModelData, compiled: CompiledLp, solution: LpSolution, prices: dict[tuple[str, int], dict[str, float]]
 ) -> Result:
     """Map the solution back to firms, sectors, options and markets, in tCO2e and money of each year."""
     steps = data.steps
@@ -147,7 +149,7 @@ def make_result(
     firms = _firm_table(data, step_abatement, step_cost, prices)
     sectors = _sector_table(data, firms)
     options = _option_table(data, steps, step_abatement, step_cost)
-    markets = _market_table(data, compiled, solution, firms, prices)
+    markets = _market_table(SolvedModel(scenario, data, compiled, solution), firms, prices)
     return Result(prices=price_table, markets=markets, sectors=sectors, firms=firms, options=options)
 
 
@@ -166,7 +168,8 @@ def _firm_table(data: ModelData, step_abatement: np.ndarray, step_cost: np.ndarr
     cost = _firm_year_sum(data, step_cost)
     emissions = baseline - abatement
     firm_sector = data.firms["sector"].to_numpy()[firm_index]
-    allocation = _allocation(data, firm_index, year_index, firm_sector, baseline, step_abatement)
+    lost_output = _firm_year_sum(data, step_abatement * data.steps["output_loss_per_tco2e"].to_numpy())
+    allocation = firm_allocation(data, lost_output)
     market_names = np.array(data.markets, dtype=object)[data.firms["market"].to_numpy()[firm_index]]
     year_values = np.array(data.years)[year_index]
     price = np.array([prices[(market, year)]["price"] for market, year in zip(market_names, year_values)])
@@ -186,37 +189,6 @@ def _firm_table(data: ModelData, step_abatement: np.ndarray, step_cost: np.ndarr
             "compliance_cost": cost + price * net_purchase,
         }
     )
-
-
-def _allocation(
-    data: ModelData,
-    firm_index: np.ndarray,
-    year_index: np.ndarray,
-    firm_sector: np.ndarray,
-    baseline: np.ndarray,
-    step_abatement: np.ndarray,
-) -> np.ndarray:
-    """Cap sectors share their cap in proportion to baseline tCO2e (equally when the sector's
-    baseline is zero); benchmark sectors give benchmark x (output - output lost to abatement)."""
-    n_years = len(data.years)
-    sector_years = data.sector_years.set_index(["sector", "year"])
-    cap = data.scaling.from_model(sector_years["cap_scaled"].to_numpy())
-    cap_by_sector_year = dict(zip(sector_years.index, cap))
-    sector_baseline = pd.Series(baseline).groupby([firm_sector, year_index]).transform("sum").to_numpy()
-    sector_count = pd.Series(baseline).groupby([firm_sector, year_index]).transform("size").to_numpy()
-    caps = np.array([cap_by_sector_year[(int(s), int(t))] for s, t in zip(firm_sector, year_index)])
-    share = np.where(sector_baseline > 0, baseline / np.where(sector_baseline > 0, sector_baseline, 1.0), 1.0 / sector_count)
-    allocation = np.where(np.isnan(caps), 0.0, caps * share)
-
-    benchmark = benchmark_by_firm_year(data)
-    if benchmark:
-        lost_output = _firm_year_sum(data, step_abatement * data.steps["output_loss_per_tco2e"].to_numpy())
-        for (firm, year), output in zip(
-            zip(data.activity["firm"].tolist(), data.activity["year"].tolist()), data.activity["output"].tolist()
-        ):
-            position = firm * n_years + year
-            allocation[position] = benchmark[(firm, year)] * (output - lost_output[position])
-    return allocation
 
 
 def _sector_table(data: ModelData, firms: pd.DataFrame) -> pd.DataFrame:
@@ -244,40 +216,33 @@ def _option_table(data: ModelData, steps: pd.DataFrame, step_abatement: np.ndarr
     return table.groupby(columns, sort=True)[["abatement_tco2e", "abatement_cost"]].sum().reset_index()[OPTION_COLUMNS]
 
 
-def _market_table(
-    data: ModelData, compiled: CompiledLp, solution: LpSolution, firms: pd.DataFrame, prices: dict
-) -> pd.DataFrame:
-    def column_value(name: str, key) -> float:
-        position = compiled.columns.get(name, {}).get(key)
-        return 0.0 if position is None else float(data.scaling.from_model(solution.col_value[position]))
-
-    offsets: dict[tuple[str, int], float] = {}
-    for (step, market, year), position in compiled.columns.get("offset_use", {}).items():
-        offsets[(market, year)] = offsets.get((market, year), 0.0) + float(data.scaling.from_model(solution.col_value[position]))
-
+def _market_table(solved: SolvedModel, firms: pd.DataFrame, prices: dict) -> pd.DataFrame:
+    """One row per market-year: the contract's columns, then each registered family's own
+    (``PolicyFamily.market_values``); a contract column no family fills is 0."""
+    data = solved.data
     totals = firms.groupby(["market", "year"])[["allocation_tco2e", "emissions_tco2e"]].sum()
-    rows = []
-    for market in data.markets:
-        for year in data.years:
-            key = (market, year)
-            issued, emissions = (totals.loc[key].tolist() if key in totals.index else (0.0, 0.0))
-            rows.append(
-                {
-                    "market": market,
-                    "year": year,
-                    "issued_tco2e": issued,
-                    "emissions_tco2e": emissions,
-                    "offsets_tco2e": offsets.get(key, 0.0),
-                    "bank_end_tco2e": column_value("bank", key),
-                    "ceiling_tco2e": column_value("ceiling_sales", key),
-                    "withheld_tco2e": column_value("withheld", key),
-                    "price": prices[key]["price"],
-                    **{name: prices[key][name] for name in ("offset_price", "offset_spread") if name in prices[key]},
-                }
-            )
-    table = pd.DataFrame(rows)
-    extra = [column for column in ("offset_price", "offset_spread") if column in table.columns]
-    return table[MARKET_COLUMNS + extra]
+    keys = [(market, year) for market in data.markets for year in data.years]
+    index = pd.MultiIndex.from_tuples(keys, names=["market", "year"])
+    totals = totals.reindex(index, fill_value=0.0)
+    columns: dict[str, np.ndarray] = {
+        "issued_tco2e": totals["allocation_tco2e"].to_numpy(),
+        "emissions_tco2e": totals["emissions_tco2e"].to_numpy(),
+    }
+    for family in FAMILIES:
+        if family.market_values is not None:
+            columns.update(family.market_values(solved))
+    table = pd.DataFrame({"market": [key[0] for key in keys], "year": [key[1] for key in keys]})
+    for name in MARKET_COLUMNS[2:]:
+        if name == "price":
+            table[name] = [prices[key]["price"] for key in keys]
+        else:
+            table[name] = columns.pop(name, np.zeros(len(keys)))
+    for name, values in columns.items():
+        table[name] = values
+    for name in ("offset_price", "offset_spread"):
+        if any(name in prices[key] for key in keys):
+            table[name] = [prices[key].get(name, np.nan) for key in keys]
+    return table
 
 
 def objective_money(data: ModelData, solution: LpSolution) -> float:

@@ -196,6 +196,7 @@ class Scenario(_Closed):
     _source: Path | None = PrivateAttr(default=None)
     _resolved: dict[str, Any] = PrivateAttr(default_factory=dict)
     _files: tuple[Path, ...] = PrivateAttr(default=())
+    _sections: dict[str, BaseModel] = PrivateAttr(default_factory=dict)
 
     @field_validator("years")
     @classmethod
@@ -228,6 +229,12 @@ class Scenario(_Closed):
     def source(self) -> Path | None:
         """The scenario file this scenario was read from."""
         return self._source
+
+    @property
+    def sections(self) -> dict[str, BaseModel]:
+        """Family name -> its validated scenario section, for families registered with their own
+        top-level table (``registry.ScenarioSection``) that the file gives."""
+        return dict(self._sections)
 
     @property
     def files(self) -> tuple[Path, ...]:
@@ -343,8 +350,9 @@ def _dotted(location: tuple[Any, ...]) -> str:
     return ".".join(parts) or "(top level)"
 
 
-def scenario_error(exc: ValidationError, file: str) -> InputError:
-    """The pydantic error as one InputError naming the dotted key."""
+def scenario_error(exc: ValidationError, file: str, prefix: str = "") -> InputError:
+    """The pydantic error as one InputError naming the dotted key (under ``prefix``, the section
+    a family's model validated)."""
     # For a union (gwp: name or table) pydantic reports one error per member; the deepest
     # location is the member the user meant (a table's bad entry beats "not a name").
     first = max(exc.errors(), key=lambda error: len(error["loc"]))
@@ -353,7 +361,32 @@ def scenario_error(exc: ValidationError, file: str) -> InputError:
         message = "unknown key"
     elif first["type"] == "missing":
         message = "required key is missing"
-    return InputError(message, file=file, key=_dotted(first["loc"]))
+    key = _dotted(first["loc"])
+    if prefix:
+        key = prefix if key == "(top level)" else f"{prefix}.{key}"
+    return InputError(message, file=file, key=key)
+
+
+def validate_scenario(raw: dict[str, Any], file: str) -> Scenario:
+    """Validate a scenario dict: each registered family's own section with that family's model,
+    the rest with ``Scenario`` (unknown keys rejected in both). Raises ``InputError``."""
+    from .model.build import FAMILIES
+
+    rest = dict(raw)
+    sections: dict[str, BaseModel] = {}
+    for family in FAMILIES.sections():
+        assert family.section is not None
+        if family.section.key in rest:
+            try:
+                sections[family.name] = family.section.model.model_validate(rest.pop(family.section.key))
+            except ValidationError as exc:
+                raise scenario_error(exc, file, prefix=family.section.key) from None
+    try:
+        scenario = Scenario.model_validate(rest)
+    except ValidationError as exc:
+        raise scenario_error(exc, file) from None
+    scenario._sections = sections
+    return scenario
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -362,10 +395,7 @@ def load_scenario(path: str | Path) -> Scenario:
     resolved_path = path.resolve()
     read: list[Path] = []
     raw = _raw_with_extends(resolved_path, (resolved_path,), path, read)
-    try:
-        scenario = Scenario.model_validate(raw)
-    except ValidationError as exc:
-        raise scenario_error(exc, str(path)) from None
+    scenario = validate_scenario(raw, str(path))
     scenario._source = resolved_path
     scenario._resolved = raw
     scenario._files = tuple(read)

@@ -21,6 +21,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import highspy
 import numpy as np
@@ -62,18 +63,22 @@ class CompiledLp:
     constant_rows: dict[str, dict] = field(default_factory=dict)
     """component name -> {index: spare} for rows the compiler dropped because no variable is in
     them: spare = upper bound - constant body (>= 0, since the row is met)."""
+    ledger_rows: dict[tuple[str, Any], list[tuple[int, float]]] = field(default_factory=dict)
+    """(ledger, key) -> [(row position, scale)]: rows whose right-hand side holds scale x that
+    ledger constant (``ModelTerms.dependents``), for warm sweeps."""
+    ledger_dropped: set = field(default_factory=set)
+    """(ledger, key) of constants held by a row the compiler dropped."""
 
     @property
     def shape(self) -> tuple[int, int]:
         return self.matrix.shape
 
 
-COLUMN_COMPONENTS = ("abatement", "bank", "offset_use", "ceiling_sales", "withheld")
-ROW_COMPONENTS = ("market_balance", "offset_limit", "baseline_limit", "borrowing_limit", "withholding_limit", "offset_supply")
-
-
 def compile_model(model: pyo.ConcreteModel) -> CompiledLp:
-    """Compile the Pyomo model to matrices (one formulation, no second builder)."""
+    """Compile the Pyomo model to matrices (one formulation, no second builder). The variables
+    and rows of every registered family are mapped to their positions by component and index."""
+    from .model.registry import FAMILIES
+
     try:
         info = LinearStandardFormCompiler().write(model, mixed_form=True)
     except InfeasibleConstraintException as exc:
@@ -97,13 +102,13 @@ def compile_model(model: pyo.ConcreteModel) -> CompiledLp:
         row_upper=row_upper,
         matrix=info.A.tocsc(),
     )
-    for name in COLUMN_COMPONENTS:
+    for name in FAMILIES.variables():
         component = model.component(name)
         if component is not None:
             compiled.columns[name] = {
                 index: column_of[id(var)] for index, var in component.items() if id(var) in column_of
             }
-    for name in ROW_COMPONENTS:
+    for name in FAMILIES.rows():
         component = model.component(name)
         if component is not None:
             compiled.rows[name] = {index: row_of[id(row)] for index, row in component.items() if id(row) in row_of}
@@ -112,6 +117,12 @@ def compile_model(model: pyo.ConcreteModel) -> CompiledLp:
                 for index, row in component.items()
                 if id(row) not in row_of and row.active and row.upper is not None
             }
+    for row_name, index, ledger, key, scale in model.terms.dependents:
+        position = compiled.rows.get(row_name, {}).get(index)
+        if position is None:
+            compiled.ledger_dropped.add((ledger, key))
+        else:
+            compiled.ledger_rows.setdefault((ledger, key), []).append((position, scale))
     return compiled
 
 

@@ -14,7 +14,6 @@ point that fails is reported as failed, never left out: sweep_status.csv lists e
 from __future__ import annotations
 
 import copy
-import dataclasses
 import itertools
 import logging
 import math
@@ -26,11 +25,10 @@ from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
-from pydantic import ValidationError
 
 from .errors import InfeasibleError, InputError, OptimodelError
 from .outputs import FolderPlan
-from .scenario import Scenario, check_scenario, load_scenario, scenario_error
+from .scenario import Scenario, check_scenario, load_scenario, validate_scenario
 
 log = logging.getLogger(__name__)
 
@@ -96,10 +94,7 @@ def sweep_points(base: Scenario, assignments: list[Assignment]) -> list[Point]:
         for assignment, value in zip(assignments, values):
             set_dotted(raw, assignment.key, value)
             chosen[assignment.key] = value
-        try:
-            scenario = Scenario.model_validate(raw)
-        except ValidationError as exc:
-            raise scenario_error(exc, source) from None
+        scenario = validate_scenario(raw, source)
         scenario._source = base.source
         scenario._resolved = raw
         scenario._files = base._files
@@ -112,19 +107,22 @@ def sweep_points(base: Scenario, assignments: list[Assignment]) -> list[Point]:
 
 
 def _structure(scenario: Scenario) -> dict:
-    """The scenario with the numbers a warm re-solve can change masked out."""
+    """The scenario (with every family's own section) with the numbers a warm re-solve can move
+    masked out by the families that move them (``PolicyFamily.warm_mask``)."""
+    from .model.build import FAMILIES
+
     dump = scenario.model_dump(mode="json")
-    for policy in dump["sectors"].values():
-        policy["cap_tco2e"] = sorted(policy["cap_tco2e"])
-    for policy in dump["markets"].values():
-        for name in ("price_ceiling", "price_floor"):
-            policy[name] = policy[name] is not None
+    dump["sections"] = {name: section.model_dump(mode="json") for name, section in scenario.sections.items()}
+    for family in FAMILIES:
+        if family.warm_mask is not None:
+            family.warm_mask(dump)
     dump["name"] = dump["description"] = ""
     return dump
 
 
 def warm_compatible(base: Scenario, point: Scenario) -> bool:
-    """Whether ``point`` differs from ``base`` only in caps of capped years and collar prices."""
+    """Whether ``point`` differs from ``base`` only in numbers the families can move in the built
+    LP (caps of capped years, collar prices, ...)."""
     return _structure(base) == _structure(point)
 
 
@@ -157,23 +155,37 @@ class WarmSession:
         self.base_cost = self.compiled.cost.copy()
         self.solver = LpSolver(self.compiled, scenario)
 
-    def can_move(self, point: Scenario) -> bool:
-        """Whether every row the point's caps move is in the LP: a market row the compiler
-        dropped (no variable in it) cannot be moved, so such a point is solved cold."""
-        dropped = {
-            key for name in ("market_balance", "withholding_limit") for key in self.compiled.constant_rows.get(name, {})
-        }
-        return not dropped or not any(key in dropped for key in self._cap_changes(self._point_data(point)))
+    def _move(self, point: Scenario):
+        """The point's data and the moves every family asks for, or None when the point touches
+        something the built LP cannot move (then it is solved cold)."""
+        from .data import derive_from_scenario
+        from .model.build import FAMILIES
+        from .model.registry import WarmMove
+
+        data = derive_from_scenario(point, self.data)
+        move = WarmMove(
+            base=self.scenario, point=point, base_data=self.data, point_data=data, compiled=self.compiled,
+            solver=self.solver, row_upper=self.base_upper.copy(), cost=self.base_cost.copy(),
+        )
+        for family in FAMILIES:
+            if family.warm_move is not None:
+                family.warm_move(move)
+        return None if move.cold else (data, move)
 
     def solve(self, point: Scenario):
-        """Move the point's caps and collar prices into the LP, re-solve warm, and return the
-        result tables (as ``optimodel.solve`` would)."""
+        """Move the point's numbers into the LP, re-solve warm, and return the result tables (as
+        ``optimodel.solve`` would); None when the point must be solved cold."""
         from .api import result_for
         from .solver import Infeasible
 
-        data = self._point_data(point)
-        self._move_right_hand_sides(data)
-        self._move_costs(point)
+        prepared = self._move(point)
+        if prepared is None:
+            return None
+        data, move = prepared
+        moved = np.flatnonzero(move.row_upper != self.compiled.row_upper)
+        self.solver.set_row_upper(moved, move.row_upper[moved])
+        changed = np.flatnonzero(move.cost != self.compiled.cost)
+        self.solver.set_costs(changed, move.cost[changed])
         self.solver.scenario = point
         try:
             solution = self.solver.solve()
@@ -182,53 +194,6 @@ class WarmSession:
 
             raise infeasible_lp_error(self.compiled, data, point) from None
         return result_for(point, data, self.compiled, solution)
-
-    def _point_data(self, point: Scenario):
-        sector_years = self.data.sector_years.copy()
-        for row in sector_years.itertuples():
-            cap = point.covered_sectors[self.data.sectors[row.sector]].cap_tco2e.get(self.data.years[row.year])
-            if cap is not None:
-                sector_years.at[row.Index, "cap_scaled"] = self.data.scaling.to_model(cap)
-        return dataclasses.replace(self.data, sector_years=sector_years)
-
-    def _cap_changes(self, data) -> dict[tuple[str, int], float]:
-        """(market, year) -> change of its capped allowances against the base, model units."""
-        old = self.data.sector_years["cap_scaled"].fillna(0.0).to_numpy()
-        new = data.sector_years["cap_scaled"].fillna(0.0).to_numpy()
-        totals = pd.Series(new - old).groupby(
-            [self.data.sector_years["market"].to_numpy(), self.data.sector_years["year"].to_numpy()]
-        ).sum()
-        return {
-            (self.data.markets[market], self.data.years[year]): float(delta) for (market, year), delta in totals.items() if delta
-        }
-
-    def _move_right_hand_sides(self, data) -> None:
-        """Caps are constants of the issued allowances: they move the market balance, the
-        withholding limit and (a share of them) the previous year's borrowing limit."""
-        change = self._cap_changes(data)
-        upper = self.base_upper.copy()
-        rows = self.compiled.rows
-        for key, delta in change.items():
-            for family in ("market_balance", "withholding_limit"):
-                if key in rows.get(family, {}):
-                    upper[rows[family][key]] += delta
-        policies = self.scenario.market_policies()
-        following = dict(zip(self.data.years[:-1], self.data.years[1:]))
-        for (market, year), row in rows.get("borrowing_limit", {}).items():
-            upper[row] += policies[market].borrowing * change.get((market, following[year]), 0.0)
-        moved = np.flatnonzero(upper != self.compiled.row_upper)
-        self.solver.set_row_upper(moved, upper[moved])
-
-    def _move_costs(self, point: Scenario) -> None:
-        cost = self.base_cost.copy()
-        discount = dict(zip(self.data.years, self.data.discount.tolist()))
-        policies = point.market_policies()
-        for (market, year), column in self.compiled.columns.get("ceiling_sales", {}).items():
-            cost[column] = policies[market].price_ceiling * discount[year]
-        for (market, year), column in self.compiled.columns.get("withheld", {}).items():
-            cost[column] = -policies[market].price_floor * discount[year]
-        moved = np.flatnonzero(cost != self.compiled.cost)
-        self.solver.set_costs(moved, cost[moved])
 
 
 def run_points(base: Scenario, points: list[Point], progress: Callable[[int], None] | None = None) -> list[PointResult]:
@@ -243,14 +208,13 @@ def run_points(base: Scenario, points: list[Point], progress: Callable[[int], No
         started = time.perf_counter()
         warm = warm_compatible(base, point.scenario)
         try:
+            result = None
             if warm:
                 if session is None:
                     session = WarmSession(base)
-                warm = session.can_move(point.scenario)
-            if warm:
-                assert session is not None
                 result = session.solve(point.scenario)
-            else:
+                warm = result is not None
+            if result is None:
                 result = solve(point.scenario)
             entry = PointResult(point.run, point.values, "optimal", result=result, warm=warm)
         except InfeasibleError as error:

@@ -6,6 +6,7 @@ import pyomo.environ as pyo
 
 from ..data import ModelData
 from ..scenario import Scenario
+from .registry import DiagnosisBounds, PolicyFamily, SolvedModel
 from .terms import group_positions
 
 
@@ -64,3 +65,40 @@ def add_abatement(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario)
 
     weight = data.discount[steps["year"].to_numpy()] * steps["cost_per_tco2e"].to_numpy()
     terms.cost.add(None, weight.tolist(), model.abatement.values())
+
+
+def lowest_reachable_emissions(data: ModelData) -> dict[tuple[str, int], float]:
+    """Each market-year's emissions with every option at full use (model units): per firm, gas
+    and year the options abate at most the baseline."""
+    steps = data.steps
+    keys = ["firm", "gas", "year"]
+    most = steps.groupby(keys)["potential_scaled"].sum().rename("most").reset_index()
+    merged = data.baselines.merge(most, on=keys, how="left").fillna({"most": 0.0})
+    merged["lowest"] = merged["baseline_scaled"] - merged[["most", "baseline_scaled"]].min(axis=1)
+    merged["market"] = data.firms["market"].to_numpy()[merged["firm"].to_numpy()]
+    totals = merged.groupby(["market", "year"])["lowest"].sum()
+    return {
+        (data.markets[market], data.years[year]): float(totals.get((market, year), 0.0))
+        for market in range(len(data.markets))
+        for year in range(len(data.years))
+    }
+
+
+def _diagnosis(data: ModelData, scenario: Scenario, bounds: DiagnosisBounds) -> None:
+    bounds.lowest_emissions = lowest_reachable_emissions(data)
+
+
+def _reported_cost(solved: SolvedModel, result) -> float:
+    firms = result.firms
+    return float((firms["abatement_cost"] * firms["year"].map(solved.discount)).sum())
+
+
+FAMILY = PolicyFamily(
+    name="abatement",
+    title="Abatement",
+    add=add_abatement,
+    variables=("abatement",),
+    rows=("baseline_limit",),
+    reported_cost=_reported_cost,
+    diagnosis=_diagnosis,
+)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pyomo.environ as pyo
 
 from ..data import ModelData
 from ..scenario import Scenario
+from .registry import DiagnosisBounds, PolicyFamily, WarmMove
 
 
 def add_allocation(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario) -> None:
@@ -33,19 +35,12 @@ def add_allocation(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario
     | :math:`\lambda_s` | coefficient on ``abatement[s]`` | steps.output_loss_per_tco2e (options.output_loss / GWP) | unit/tCO2e |
     """
     terms, years, markets = model.terms, data.years, data.markets
-    sector_years = data.sector_years
-    for row in sector_years[sector_years["cap_scaled"].notna()].itertuples(index=False):
-        terms.issued.add_constant((markets[row.market], years[row.year]), row.cap_scaled)
-
+    for key, constant in issued_constants(data).items():
+        terms.issued.add_constant(key, constant)
     benchmark = benchmark_by_firm_year(data)
     if not benchmark:
         return
-    activity = data.activity
     firm_market = data.firms["market"].to_numpy()
-    for firm, year, output in zip(activity["firm"].tolist(), activity["year"].tolist(), activity["output"].tolist()):
-        key = (markets[firm_market[firm]], years[year])
-        terms.issued.add_constant(key, data.scaling.to_model(benchmark[(firm, year)] * output))
-
     steps = data.steps
     losing = np.flatnonzero(steps["output_loss_per_tco2e"].to_numpy() > 0)
     for step in losing.tolist():
@@ -55,6 +50,64 @@ def add_allocation(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario
             continue
         key = (markets[firm_market[firm]], years[year])
         terms.issued.add(key, [-factor * steps["output_loss_per_tco2e"].iat[step]], [model.abatement[step]])
+
+
+def issued_constants(data: ModelData) -> dict[tuple[str, int], float]:
+    """Each market-year's issued allowances with no output given up (model units): its sectors'
+    caps plus benchmark x output. The one computation the LP, the diagnosis and warm sweeps use."""
+    issued = {(market, year): 0.0 for market in data.markets for year in data.years}
+    sector_years = data.sector_years
+    capped = sector_years[sector_years["cap_scaled"].notna()]
+    for market, year, cap in zip(capped["market"].tolist(), capped["year"].tolist(), capped["cap_scaled"].tolist()):
+        issued[(data.markets[market], data.years[year])] += cap
+    benchmark = benchmark_by_firm_year(data)
+    firm_market = data.firms["market"].to_numpy()
+    activity = data.activity
+    for firm, year, output in zip(activity["firm"].tolist(), activity["year"].tolist(), activity["output"].tolist()):
+        issued[(data.markets[firm_market[firm]], data.years[year])] += data.scaling.to_model(benchmark[(firm, year)] * output)
+    return issued
+
+
+def firm_allocation(data: ModelData, lost_output: np.ndarray) -> np.ndarray:
+    """Each covered firm's free allocation per year, tCO2e, firm-major (firm x years): its
+    sector's cap shared in proportion to baseline tCO2e (equally when the sector's baseline is
+    zero), or benchmark x (output - ``lost_output``, the output given up to abatement)."""
+    n_firms, n_years = len(data.firms), len(data.years)
+    firm_index = np.repeat(np.arange(n_firms), n_years)
+    year_index = np.tile(np.arange(n_years), n_firms)
+    firm_sector = data.firms["sector"].to_numpy()[firm_index]
+    baseline = data.scaling.from_model(data.firm_baselines["baseline_scaled"].to_numpy())
+    cap = np.full((len(data.sectors), n_years), np.nan)
+    sector_years = data.sector_years
+    cap[sector_years["sector"].to_numpy(), sector_years["year"].to_numpy()] = data.scaling.from_model(
+        sector_years["cap_scaled"].to_numpy()
+    )
+    sector_baseline = pd.Series(baseline).groupby([firm_sector, year_index]).transform("sum").to_numpy()
+    sector_count = pd.Series(baseline).groupby([firm_sector, year_index]).transform("size").to_numpy()
+    share = np.where(sector_baseline > 0, baseline / np.where(sector_baseline > 0, sector_baseline, 1.0), 1.0 / sector_count)
+    caps = cap[firm_sector, year_index]
+    allocation = np.where(np.isnan(caps), 0.0, caps * share)
+    benchmark = benchmark_by_firm_year(data)
+    for firm, year, output in zip(data.activity["firm"].tolist(), data.activity["year"].tolist(), data.activity["output"].tolist()):
+        position = firm * n_years + year
+        allocation[position] = benchmark[(firm, year)] * (output - lost_output[position])
+    return allocation
+
+
+def _diagnosis(data: ModelData, scenario: Scenario, bounds: DiagnosisBounds) -> None:
+    bounds.most_issued = issued_constants(data)
+
+
+def _warm_mask(dump: dict) -> None:
+    # A cap of a year that already has one is a right-hand side: only which years are capped
+    # (and so which rows exist) is structure.
+    for policy in dump["sectors"].values():
+        policy["cap_tco2e"] = sorted(policy["cap_tco2e"])
+
+
+def _warm_move(move: WarmMove) -> None:
+    base, point = issued_constants(move.base_data), issued_constants(move.point_data)
+    move.shift_ledger("issued", {key: point[key] - base[key] for key in base})
 
 
 def benchmark_by_firm_year(data: ModelData) -> dict[tuple[int, int], float]:
@@ -72,3 +125,13 @@ def benchmark_by_firm_year(data: ModelData) -> dict[tuple[int, int], float]:
         (firm, year): by_sector_year[(int(firm_sector[firm]), year)]
         for firm, year in zip(data.activity["firm"].tolist(), data.activity["year"].tolist())
     }
+
+
+FAMILY = PolicyFamily(
+    name="allocation",
+    title="Allocation",
+    add=add_allocation,
+    diagnosis=_diagnosis,
+    warm_mask=_warm_mask,
+    warm_move=_warm_move,
+)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pyomo.environ as pyo
 
 from ..data import ModelData
 from ..scenario import Scenario
+from .registry import DiagnosisBounds, PolicyFamily, SolvedModel
 from .terms import linear_expression
 
 
@@ -57,6 +60,34 @@ def add_banking(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario) -
 
     def borrowing_limit_rule(model, market, year):
         share, later = policies[market].borrowing, (market, next_year[year])
-        return -model.bank[market, year] + linear_expression([(-share, issued, later)]) <= share * issued.constant(later)
+        right_hand_side = model.terms.right_hand_side("borrowing_limit", (market, year), [(share, "issued", later)])
+        return -model.bank[market, year] + linear_expression([(-share, issued, later)]) <= right_hand_side
 
     model.borrowing_limit = pyo.Constraint(model.borrowing_market_years, rule=borrowing_limit_rule)
+
+
+def _market_values(solved: SolvedModel) -> dict[str, np.ndarray]:
+    return {"bank_end_tco2e": solved.market_year_totals("bank")}
+
+
+def _reported_supply(markets: pd.DataFrame) -> pd.Series:
+    """The bank carried in from the year before, less the bank carried out."""
+    carried_in = markets.groupby("market")["bank_end_tco2e"].shift(1).fillna(0.0)
+    return carried_in - markets["bank_end_tco2e"]
+
+
+def _diagnosis(data: ModelData, scenario: Scenario, bounds: DiagnosisBounds) -> None:
+    for market, policy in scenario.market_policies().items():
+        bounds.carry[market] = (policy.banking, policy.borrowing)
+
+
+FAMILY = PolicyFamily(
+    name="banking",
+    title="Banking and borrowing",
+    add=add_banking,
+    variables=("bank",),
+    rows=("borrowing_limit",),
+    market_values=_market_values,
+    reported_supply=_reported_supply,
+    diagnosis=_diagnosis,
+)

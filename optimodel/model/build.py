@@ -1,4 +1,8 @@
-"""build_model: the table of contents of the optimisation model."""
+"""build_model and the table of contents of the optimisation model: the registered families.
+
+A new policy family is one module (its ``add_*`` with the math in its docstring, and a
+``FAMILY`` object with its hooks, see ``registry.PolicyFamily``) and one line below.
+"""
 
 from __future__ import annotations
 
@@ -6,26 +10,25 @@ import pyomo.environ as pyo
 
 from ..data import ModelData
 from ..scenario import Scenario
-from .abatement import add_abatement
-from .allocation import add_allocation
-from .banking import add_banking
-from .collar import add_price_collar
-from .market import add_market_balance
-from .objective import add_objective
-from .offsets import add_offsets
+from . import abatement, allocation, banking, collar, market, objective, offsets
+from .registry import FAMILIES
 from .sets import add_sets
+
+FAMILIES.register(abatement.FAMILY)
+FAMILIES.register(allocation.FAMILY)
+FAMILIES.register(banking.FAMILY)
+FAMILIES.register(offsets.FAMILY)
+FAMILIES.register(collar.FAMILY)
+FAMILIES.register(market.FAMILY)
+FAMILIES.register(objective.FAMILY)
 
 
 def build_model(data: ModelData, scenario: Scenario) -> pyo.ConcreteModel:
-    """Declare the LP. Each family adds its variables, rows and ledger terms; the market
-    balance and the objective come last because they read the finished ledger."""
+    """Declare the LP. Each family adds its variables, rows and ledger terms in registration
+    order; the closing families (market balance, objective) come last because they read the
+    finished ledger."""
     model = pyo.ConcreteModel(name=scenario.name)
     add_sets(model, data)
-    add_abatement(model, data, scenario)
-    add_allocation(model, data, scenario)
-    add_banking(model, data, scenario)
-    add_offsets(model, data, scenario)
-    add_price_collar(model, data, scenario)
-    add_market_balance(model, data, scenario)
-    add_objective(model, data, scenario)
+    for family in FAMILIES:
+        family.add(model, data, scenario)
     return model

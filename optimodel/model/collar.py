@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+import pandas as pd
 import pyomo.environ as pyo
 
 from ..data import ModelData
 from ..scenario import Scenario
+from .registry import DiagnosisBounds, PolicyFamily, SolvedModel, WarmMove
 from .terms import linear_expression
 
 
@@ -52,6 +57,69 @@ def add_price_collar(model: pyo.ConcreteModel, data: ModelData, scenario: Scenar
 
     def withholding_limit_rule(model, market, year):
         key = (market, year)
-        return model.withheld[key] + linear_expression([(-1.0, terms.issued, key)]) <= terms.issued.constant(key)
+        right_hand_side = terms.right_hand_side("withholding_limit", key, [(1.0, "issued", key)])
+        return model.withheld[key] + linear_expression([(-1.0, terms.issued, key)]) <= right_hand_side
 
     model.withholding_limit = pyo.Constraint(model.floor_market_years, rule=withholding_limit_rule)
+
+
+def _market_values(solved: SolvedModel) -> dict[str, np.ndarray]:
+    return {
+        "ceiling_tco2e": solved.market_year_totals("ceiling_sales"),
+        "withheld_tco2e": solved.market_year_totals("withheld"),
+    }
+
+
+def _reported_supply(markets: pd.DataFrame) -> pd.Series:
+    return markets["ceiling_tco2e"] - markets["withheld_tco2e"]
+
+
+def _reported_cost(solved: SolvedModel, result) -> float:
+    policies = solved.scenario.market_policies()
+    money = 0.0
+    for row in result.markets.itertuples(index=False):
+        policy = policies[row.market]
+        if policy.price_ceiling is not None:
+            money += policy.price_ceiling * solved.discount(row.year) * row.ceiling_tco2e
+        if policy.price_floor is not None:
+            money -= policy.price_floor * solved.discount(row.year) * row.withheld_tco2e
+    return money
+
+
+def _diagnosis(data: ModelData, scenario: Scenario, bounds: DiagnosisBounds) -> None:
+    """A ceiling sells without limit: its market is never short."""
+    for market, policy in scenario.market_policies().items():
+        if policy.price_ceiling is not None:
+            for year in data.years:
+                bounds.add_extra((market, year), math.inf)
+
+
+def _warm_mask(dump: dict) -> None:
+    # A collar price is an objective coefficient; whether a market has one is structure.
+    for policy in dump["markets"].values():
+        for name in ("price_ceiling", "price_floor"):
+            policy[name] = policy[name] is not None
+
+
+def _warm_move(move: WarmMove) -> None:
+    discount = dict(zip(move.point_data.years, move.point_data.discount.tolist()))
+    policies = move.point.market_policies()
+    for (market, year), column in move.compiled.columns.get("ceiling_sales", {}).items():
+        move.cost[column] = policies[market].price_ceiling * discount[year]
+    for (market, year), column in move.compiled.columns.get("withheld", {}).items():
+        move.cost[column] = -policies[market].price_floor * discount[year]
+
+
+FAMILY = PolicyFamily(
+    name="price_collar",
+    title="Price collar",
+    add=add_price_collar,
+    variables=("ceiling_sales", "withheld"),
+    rows=("withholding_limit",),
+    market_values=_market_values,
+    reported_supply=_reported_supply,
+    reported_cost=_reported_cost,
+    diagnosis=_diagnosis,
+    warm_mask=_warm_mask,
+    warm_move=_warm_move,
+)

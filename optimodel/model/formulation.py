@@ -6,23 +6,7 @@ import inspect
 import re
 import textwrap
 
-from .abatement import add_abatement
-from .allocation import add_allocation
-from .banking import add_banking
-from .collar import add_price_collar
-from .market import add_market_balance
-from .objective import add_objective
-from .offsets import add_offsets
-
-FAMILIES = (
-    ("Abatement", add_abatement),
-    ("Allocation", add_allocation),
-    ("Banking and borrowing", add_banking),
-    ("Offsets", add_offsets),
-    ("Price collar", add_price_collar),
-    ("Market balance", add_market_balance),
-    ("Objective", add_objective),
-)
+from .build import FAMILIES
 
 PREAMBLE = """# The optimisation model
 
@@ -83,10 +67,12 @@ def _markdown(docstring: str) -> str:
 
 
 def formulation_markdown() -> str:
+    """The whole of docs/formulation.md: the preamble, then one section per registered family."""
     sections = [PREAMBLE]
-    for title, function in FAMILIES:
+    for family in FAMILIES:
+        function = family.add
         module = function.__module__.replace(".", "/")
-        sections.append(f"## {title}\n\n`{function.__name__}` in `{module}.py`\n\n{_markdown(inspect.getdoc(function) or '')}\n")
+        sections.append(f"## {family.title}\n\n`{function.__name__}` in `{module}.py`\n\n{_markdown(inspect.getdoc(function) or '')}\n")
     return "\n".join(sections)
 
 

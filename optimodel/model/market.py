@@ -6,6 +6,7 @@ import pyomo.environ as pyo
 
 from ..data import ModelData
 from ..scenario import Scenario
+from .registry import PolicyFamily
 from .terms import linear_expression
 
 
@@ -37,7 +38,18 @@ def add_market_balance(model: pyo.ConcreteModel, data: ModelData, scenario: Scen
     def market_balance_rule(model, market, year):
         key = (market, year)
         body = linear_expression([(1.0, terms.emissions, key), (-1.0, terms.issued, key), (-1.0, terms.supply, key)])
-        right_hand_side = terms.issued.constant(key) + terms.supply.constant(key) - terms.emissions.constant(key)
+        right_hand_side = terms.right_hand_side(
+            "market_balance", key, [(1.0, "issued", key), (1.0, "supply", key), (-1.0, "emissions", key)]
+        )
         return body <= right_hand_side
 
     model.market_balance = pyo.Constraint(model.market_years, rule=market_balance_rule)
+
+
+FAMILY = PolicyFamily(
+    name="market_balance",
+    title="Market balance",
+    add=add_market_balance,
+    rows=("market_balance",),
+    closing=True,
+)

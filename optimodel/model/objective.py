@@ -6,6 +6,7 @@ import pyomo.environ as pyo
 
 from ..data import ModelData
 from ..scenario import Scenario
+from .registry import PolicyFamily
 from .terms import linear_expression
 
 
@@ -31,3 +32,6 @@ def add_objective(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario)
     is 1 Mt (the national market), plain money in a two-firm test counted in tonnes.
     """
     model.total_cost = pyo.Objective(expr=linear_expression([(1.0, model.terms.cost, None)]), sense=pyo.minimize)
+
+
+FAMILY = PolicyFamily(name="objective", title="Objective", add=add_objective, closing=True)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pyomo.environ as pyo
 
 from ..data import ModelData
 from ..scenario import Scenario
+from .registry import DiagnosisBounds, PolicyFamily, SolvedModel
 from .terms import linear_expression
 
 
@@ -80,6 +83,43 @@ def add_offsets(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario) -
     def offset_limit_rule(model, market, year):
         share = policies[market].offset_limit
         used = sum(model.offset_use[p] for p in by_market_year[(market, year)])
-        return used + linear_expression([(-share, emissions, (market, year))]) <= share * emissions.constant((market, year))
+        right_hand_side = model.terms.right_hand_side("offset_limit", (market, year), [(share, "emissions", (market, year))])
+        return used + linear_expression([(-share, emissions, (market, year))]) <= right_hand_side
 
     model.offset_limit = pyo.Constraint(model.offset_market_years, rule=offset_limit_rule)
+
+
+def _market_values(solved: SolvedModel) -> dict[str, np.ndarray]:
+    return {"offsets_tco2e": solved.market_year_totals("offset_use", market=1, year=2)}
+
+
+def _reported_supply(markets: pd.DataFrame) -> pd.Series:
+    return markets["offsets_tco2e"]
+
+
+def _reported_cost(solved: SolvedModel, result) -> float:
+    prices = [step.price for step in solved.scenario.offsets]
+    return sum(prices[step] * solved.discount(year) * value for (step, _, year), value in solved.values("offset_use").items())
+
+
+def _diagnosis(data: ModelData, scenario: Scenario, bounds: DiagnosisBounds) -> None:
+    """At most the credits offered, and at most offset_limit x the lowest reachable emissions."""
+    offers = data.offset_steps.groupby(["market", "year"])["quantity_scaled"].sum()
+    for (market, year), offer in offers.items():
+        key = (data.markets[market], data.years[year])
+        limit = scenario.market_policies()[key[0]].offset_limit
+        if limit > 0:
+            bounds.add_extra(key, min(float(offer), limit * bounds.lowest_emissions.get(key, 0.0)))
+
+
+FAMILY = PolicyFamily(
+    name="offsets",
+    title="Offsets",
+    add=add_offsets,
+    variables=("offset_use",),
+    rows=("offset_supply", "offset_limit"),
+    market_values=_market_values,
+    reported_supply=_reported_supply,
+    reported_cost=_reported_cost,
+    diagnosis=_diagnosis,
+)

@@ -65,6 +65,18 @@ class ModelTerms:
     """Other allowance supply of a market-year: bank, borrowing, offsets, ceiling sales, withholding."""
     cost: LinearTerms = field(default_factory=LinearTerms)
     """Objective terms (key None): money discounted to the first year, divided by the model unit."""
+    dependents: list[tuple[str, Hashable, str, Hashable, float]] = field(default_factory=list)
+    """(row component, row index, ledger, ledger key, scale): the row's right-hand side holds
+    scale x that ledger constant. A warm sweep that changes a constant moves exactly these rows."""
+
+    def right_hand_side(self, row: str, index: Hashable, parts: Sequence[tuple[float, str, Hashable]]) -> float:
+        """sum(scale x constant of ledger[key]) for a row built from the ledger, recording which
+        constants it holds (``dependents``)."""
+        total = 0.0
+        for scale, ledger, key in parts:
+            self.dependents.append((row, index, ledger, key, scale))
+            total += scale * getattr(self, ledger).constant(key)
+        return total
 
 
 def group_positions(*keys: np.ndarray) -> dict[tuple, np.ndarray]:

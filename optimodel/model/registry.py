@@ -1,0 +1,210 @@
+"""The registry of policy families: everything that iterates over families reads it.
+
+A policy family is one object (``PolicyFamily``): its scenario section, its data preparation,
+its Pyomo components and ledger terms (``add``, whose docstring is its section of
+docs/formulation.md), its columns in markets.csv, its terms of the certificate (the allowances it
+reports supplying and the money it reports spending), its bound for the infeasibility diagnosis,
+and the scenario numbers a warm sweep can move. Build, the formulation docs, the compiled
+component maps, the result tables, the certificate, the diagnosis and sweeps iterate over
+``FAMILIES``; none of them names a family. A new rule is one module that defines its family and
+one ``FAMILIES.register`` line (``optimodel/model/build.py``).
+
+Families are built in registration order. The closing families (the market balance and the
+objective) come after every policy family, because they read the finished ledger.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    import pyomo.environ as pyo
+
+    from ..data import ModelData
+    from ..scenario import Scenario
+    from ..solver import CompiledLp, LpSolution, LpSolver
+
+
+@dataclass(frozen=True)
+class ScenarioSection:
+    """A top-level table of the scenario file that belongs to one family (``[key]``)."""
+
+    key: str
+    model: type[BaseModel]
+    """A closed pydantic model (unknown keys rejected, a docstring on every field)."""
+
+
+@dataclass(frozen=True)
+class SolvedModel:
+    """What result, certificate and sweep hooks see: the data, the LP and its solution."""
+
+    scenario: Scenario
+    data: ModelData
+    compiled: CompiledLp
+    solution: LpSolution
+
+    def values(self, component: str) -> dict[Any, float]:
+        """index -> value in tCO2e of every variable of ``component`` (absent: none)."""
+        positions = self.compiled.columns.get(component, {})
+        values = self.solution.col_value
+        scaling = self.data.scaling
+        return {index: float(scaling.from_model(values[position])) for index, position in positions.items()}
+
+    def market_year_array(self, by_market_year: dict[tuple[str, int], float]) -> np.ndarray:
+        """A {(market, year): value} dict as an array in markets.csv order (market-major)."""
+        return np.array(
+            [by_market_year.get((market, year), 0.0) for market in self.data.markets for year in self.data.years], dtype=float
+        )
+
+    def market_year_totals(self, component: str, market: int = 0, year: int = 1) -> np.ndarray:
+        """The values of ``component`` summed by the market and year at positions ``market`` and
+        ``year`` of its index (markets.csv order)."""
+        totals: dict[tuple[str, int], float] = {}
+        for index, value in self.values(component).items():
+            key = (index[market], index[year]) if isinstance(index, tuple) else index
+            totals[key] = totals.get(key, 0.0) + value
+        return self.market_year_array(totals)
+
+    def discount(self, year: int) -> float:
+        return float(self.data.discount[self.data.years.index(year)])
+
+
+@dataclass
+class DiagnosisBounds:
+    """What the pre-solve infeasibility diagnosis knows about each market-year, model units.
+
+    Every number is a bound in the direction that can only make a market-year look *less* short:
+    a market-year named short is then surely infeasible (``diagnose.presolve_shortfalls``)."""
+
+    lowest_emissions: dict[tuple[str, int], float]
+    """The emissions left with every option at full use."""
+    most_issued: dict[tuple[str, int], float]
+    """The most allowances issued (caps, benchmark x full output)."""
+    extra_supply: dict[tuple[str, int], float] = field(default_factory=dict)
+    """The most other allowances a family can bring (offsets, reserve releases, ...); inf for an
+    unlimited supply such as a price ceiling."""
+    carry: dict[str, tuple[bool, float]] = field(default_factory=dict)
+    """market -> (surpluses bank into the next year, share of the next year's issue borrowable)."""
+
+    def add_extra(self, key: tuple[str, int], quantity: float) -> None:
+        self.extra_supply[key] = self.extra_supply.get(key, 0.0) + quantity
+
+
+@dataclass
+class WarmMove:
+    """What a warm sweep point asks of the families: move numbers of the built LP in place."""
+
+    base: Scenario
+    point: Scenario
+    base_data: ModelData
+    point_data: ModelData
+    compiled: CompiledLp
+    solver: LpSolver
+    row_upper: np.ndarray
+    """The base LP's row upper bounds; families add their changes here (applied after all moved)."""
+    cost: np.ndarray
+    """The base LP's objective coefficients; families overwrite what they move."""
+    cold: bool = False
+    """Set when the point touches something the LP cannot move (then it is solved cold)."""
+
+    def shift_ledger(self, ledger: str, changes: dict[Any, float]) -> None:
+        """A ledger constant (``issued``, ``supply``, ``emissions``) changes by ``changes[key]``
+        model units: move every row whose right-hand side holds it, by its recorded scale. A
+        change reaching a row the compiler dropped (no variable in it) makes the point cold."""
+        for key, change in changes.items():
+            if not change:
+                continue
+            if (ledger, key) in self.compiled.ledger_dropped:
+                self.cold = True
+            for row, scale in self.compiled.ledger_rows.get((ledger, key), ()):
+                self.row_upper[row] += scale * change
+
+
+@dataclass(frozen=True)
+class PolicyFamily:
+    """One policy family; every hook but ``add`` is optional (see the module docstring)."""
+
+    name: str
+    """snake_case identifier (``offsets``); also the key of ``ModelData.families``."""
+    title: str
+    """Section title in docs/formulation.md."""
+    add: Callable[[pyo.ConcreteModel, ModelData, Scenario], None]
+    """Declares the family's components and ledger terms; its docstring is the math."""
+    variables: tuple[str, ...] = ()
+    """Names of the Pyomo Var components ``add`` may declare (mapped to LP columns)."""
+    rows: tuple[str, ...] = ()
+    """Names of the Pyomo Constraint components ``add`` may declare (mapped to LP rows)."""
+    section: ScenarioSection | None = None
+    """Its own top-level scenario table, if it has one (built-in families use the contract's keys)."""
+    prepare: Callable[[Scenario, ModelData], Any] | None = None
+    """Scenario section -> the family's validated, scaled data, kept in ``ModelData.families``."""
+    market_values: Callable[[SolvedModel], dict[str, np.ndarray]] | None = None
+    """Its markets.csv columns (market-major arrays), in tCO2e or money of the year."""
+    reported_supply: Callable[[pd.DataFrame], pd.Series] | None = None
+    """The allowances it supplies to each market-year, recomputed from the reported markets
+    table (for the certificate's balance check)."""
+    reported_cost: Callable[[SolvedModel, Any], float] | None = None
+    """Its discounted money in the objective, recomputed from the result (for the certificate);
+    called with the ``Result``."""
+    diagnosis: Callable[[ModelData, Scenario, DiagnosisBounds], None] | None = None
+    """Adds its bounds to the pre-solve infeasibility diagnosis."""
+    warm_mask: Callable[[dict], None] | None = None
+    """Masks, in a scenario dump, the numbers ``warm_move`` can move without a rebuild."""
+    warm_move: Callable[[WarmMove], None] | None = None
+    """Moves those numbers of the built LP for a sweep point."""
+    closing: bool = False
+    """Built after every policy family (it reads the finished ledger)."""
+
+
+class Registry:
+    """The ordered policy families."""
+
+    def __init__(self) -> None:
+        self._families: list[PolicyFamily] = []
+
+    def register(self, family: PolicyFamily) -> PolicyFamily:
+        """Add a family (its name must be new); policy families are built before closing ones."""
+        if any(known.name == family.name for known in self._families):
+            raise ValueError(f"a policy family named {family.name!r} is already registered")
+        section = family.section
+        if section is not None and any(known.section and known.section.key == section.key for known in self._families):
+            raise ValueError(f"the scenario section [{section.key}] already belongs to another family")
+        self._families.append(family)
+        return family
+
+    def unregister(self, name: str) -> None:
+        """Remove a family (for tests that register one of their own)."""
+        self._families = [family for family in self._families if family.name != name]
+
+    def __iter__(self) -> Iterator[PolicyFamily]:
+        """Families in build order: policy families as registered, then the closing ones."""
+        yield from (family for family in self._families if not family.closing)
+        yield from (family for family in self._families if family.closing)
+
+    def __getitem__(self, name: str) -> PolicyFamily:
+        return next(family for family in self._families if family.name == name)
+
+    def sections(self) -> list[PolicyFamily]:
+        return [family for family in self if family.section is not None]
+
+    def variables(self) -> list[str]:
+        return [name for family in self for name in family.variables]
+
+    def rows(self) -> list[str]:
+        return [name for family in self for name in family.rows]
+
+
+FAMILIES = Registry()
+"""Every policy family optimodel builds; ``optimodel/model/build.py`` registers the built-in ones."""
+
+
+def unlimited(value: float) -> bool:
+    """Whether a diagnosis bound is infinite (a market that can always buy more)."""
+    return math.isinf(value)
