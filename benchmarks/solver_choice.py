@@ -12,7 +12,6 @@ from __future__ import annotations
 import sys
 import time
 
-
 import optimodel
 from optimodel.data import load_data
 from optimodel.model import build_model

@@ -34,9 +34,9 @@ import numpy as np
 
 from .data import ModelData
 from .errors import SolverError
-from .scenario import Scenario
 from .model.build import FAMILIES
 from .model.registry import SolvedModel
+from .scenario import Scenario
 from .solver import CompiledLp, LpSolution
 from .tolerances import CERTIFICATE as RELATIVE
 

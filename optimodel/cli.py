@@ -178,9 +178,11 @@ def command_sweep(arguments: argparse.Namespace) -> int:
     emit(one_per_kind(input_warnings(base, load_data(base)) + [w for p in points for w in scenario_warnings(p.scenario)]))
     total = len(points)
     with tqdm(total=total, unit="point", desc="sweep", file=sys.stderr, disable=True if arguments.quiet else None) as bar:
-        result = run_sweep(
-            arguments.scenario, assignments, workers=arguments.workers, scheduler=arguments.scheduler, progress=bar.update
-        )
+
+        def advance(done: int) -> None:
+            bar.update(done)
+
+        result = run_sweep(arguments.scenario, assignments, workers=arguments.workers, scheduler=arguments.scheduler, progress=advance)
     emit(identical_points_warning(result))
     result.write(plan.target, plan=plan)
     status = result.status

@@ -60,7 +60,7 @@ class Column:
     maximum: float | None = None
     """Largest allowed magnitude, for numbers: beyond it a value is a typo, not data (world CO2
     is ~4e10 t a year), and would ruin the LP's numerics."""
-    default: object = None
+    default: float | str | None = None
     """Value used when an optional column is absent or a cell is blank."""
 
 
@@ -175,14 +175,14 @@ def _encoding_error(path: Path, where: str) -> InputError:
     except UnicodeDecodeError as exc:
         position = exc.start
     line = raw.count(b"\n", 0, position) + 1
-    for encoding, origin in (("gb18030", "GBK/GB18030, as Chinese-locale spreadsheets save CSV"), ("cp1252", "Latin-1/Windows-1252")):
+    encoding, origin = "", "an unknown encoding"
+    for candidate, described in (("gb18030", "GBK/GB18030, as Chinese-locale spreadsheets save CSV"), ("cp1252", "Latin-1/Windows-1252")):
         try:
-            raw.decode(encoding)
-            break
+            raw.decode(candidate)
         except UnicodeDecodeError:
             continue
-    else:
-        encoding, origin = "", "an unknown encoding"
+        encoding, origin = candidate, described
+        break
     convert = f" or convert it: iconv -f {encoding.upper()} -t UTF-8 in.csv > out.csv" if encoding else ""
     byte = raw[position : position + 1].hex() if position < len(raw) else ""
     return InputError(

@@ -11,8 +11,8 @@ from .errors import InfeasibleError, Shortfall
 from .model.build import FAMILIES
 from .model.registry import DiagnosisBounds
 from .scenario import Scenario
-from .tolerances import SHORTFALL_ROUNDING
 from .solver import CompiledLp, ConstantRowInfeasible, compile_model, solve_elastic
+from .tolerances import SHORTFALL_ROUNDING
 
 
 def diagnosis_bounds(data: ModelData, scenario: Scenario) -> DiagnosisBounds:

@@ -8,7 +8,7 @@ of its points marked failed, so no point goes missing silently.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from .errors import InputError
 from .scenario import Scenario

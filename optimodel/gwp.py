@@ -6,9 +6,9 @@ table 2.14, AR5 WG1 table 8.A.1, AR6 WG1 table 7.SM.7 (see docs/calibration.md).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import Enum
 from types import MappingProxyType
-from typing import Mapping
 
 
 class GwpSet(str, Enum):

@@ -27,7 +27,7 @@ import secrets
 import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
 
@@ -213,7 +213,7 @@ def marker_content(kind: FolderKind, scenario: str, files: list[str]) -> dict:
     return {
         "optimodel_version": __version__,
         "scenario": scenario,
-        "written": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "written": datetime.now(UTC).isoformat(timespec="seconds"),
         "kind": kind.value,
         "files": files,
     }
@@ -294,7 +294,7 @@ def plan_file(
     return target
 
 
-def write_file(path: Path, write: Callable[[Path], None]) -> Path:
+def write_file(path: Path, write: Callable[[Path], object]) -> Path:
     """Write a file through ``write(staging)`` beside it and rename it into place."""
     created = _make_parents(path.parent)
     staging = _unique_sibling(path, "tmp")

@@ -322,14 +322,19 @@ def _far_from_baseline(
     example = (
         f"{readable_tco2e(allowances[first])} against a baseline of {readable_tco2e(baseline[first])} in {years[first]}"
     )
+    unit = "; benchmarks are in tCO2e per unit of output"
     if (ratio < 1.0 / FAR_RATIO).all():
         if cap:
             typed_in_mt = ((ratio * 1.0e6 < FAR_RATIO) & (ratio * 1.0e6 > 1.0 / FAR_RATIO)).all()
             hint = "; caps are in tCO2e: was it typed in Mt?" if typed_in_mt else ""
-            return [InputWarning(WarningCode.cap_far_below_baseline, f"{key} is below 10 % of the sector's baseline in every year ({example}){hint}")]
-        return [InputWarning(WarningCode.benchmark_far_from_baseline, f"{key} allocates below 10 % of the sector's baseline in every year ({example}); benchmarks are in tCO2e per unit of output")]
+            message = f"{key} is below 10 % of the sector's baseline in every year ({example}){hint}"
+            return [InputWarning(WarningCode.cap_far_below_baseline, message)]
+        message = f"{key} allocates below 10 % of the sector's baseline in every year ({example}){unit}"
+        return [InputWarning(WarningCode.benchmark_far_from_baseline, message)]
     if (ratio > FAR_RATIO).all():
         if cap:
-            return [InputWarning(WarningCode.cap_far_above_baseline, f"{key} is above 10x the sector's baseline in every year ({example}): it never binds")]
-        return [InputWarning(WarningCode.benchmark_far_from_baseline, f"{key} allocates above 10x the sector's baseline in every year ({example}); benchmarks are in tCO2e per unit of output")]
+            message = f"{key} is above 10x the sector's baseline in every year ({example}): it never binds"
+            return [InputWarning(WarningCode.cap_far_above_baseline, message)]
+        message = f"{key} allocates above 10x the sector's baseline in every year ({example}){unit}"
+        return [InputWarning(WarningCode.benchmark_far_from_baseline, message)]
     return []

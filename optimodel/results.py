@@ -86,7 +86,7 @@ class Result:
 
     def _write_reproduction(self, staging: Path, shared_inputs: Path | None) -> None:
         """inputs/ and scenario.toml (see ``Result.write``)."""
-        from .tomlwrite import dumps
+        from tomli_w import dumps
 
         resolved = self.summary.get("scenario_resolved")
         if not resolved or not self.inputs:
@@ -167,7 +167,6 @@ def _firm_table(data: ModelData, step_abatement: np.ndarray, step_cost: np.ndarr
     abatement = _firm_year_sum(data, step_abatement)
     cost = _firm_year_sum(data, step_cost)
     emissions = baseline - abatement
-    firm_sector = data.firms["sector"].to_numpy()[firm_index]
     lost_output = _firm_year_sum(data, step_abatement * data.steps["output_loss_per_tco2e"].to_numpy())
     allocation = firm_allocation(data, lost_output)
     market_names = np.array(data.markets, dtype=object)[data.firms["market"].to_numpy()[firm_index]]

@@ -255,7 +255,7 @@ class Scenario(_Closed):
 
     def market_of_sector(self) -> dict[str, str]:
         """Covered sector -> the market it trades in."""
-        return {sector: market for market, policy in self.market_policies().items() for sector in policy.sectors}
+        return {sector: market for market, policy in self.market_policies().items() for sector in policy.sectors or ()}
 
     def market_policies(self) -> dict[str, MarketPolicy]:
         """Markets with their sectors resolved: as declared, a market without ``sectors`` taking
@@ -436,9 +436,9 @@ def check_scenario(scenario: Scenario, file: str) -> None:
                 raise InputError(f"covered sector {sector!r} is in no market", file=file, key=f"sectors.{sector}")
     if not scenario.covered_sectors:
         raise InputError("no sector is covered", file=file, key="sectors")
-    for sector, policy in scenario.covered_sectors.items():
+    for sector, sector_policy in scenario.covered_sectors.items():
         for year in scenario.years:
-            has_cap, has_benchmark = year in policy.cap_tco2e, year in policy.benchmark
+            has_cap, has_benchmark = year in sector_policy.cap_tco2e, year in sector_policy.benchmark
             if has_cap and has_benchmark:
                 raise InputError(
                     f"year {year} has both cap_tco2e and benchmark; give one",
@@ -451,8 +451,8 @@ def check_scenario(scenario: Scenario, file: str) -> None:
                     file=file,
                     key=f"sectors.{sector}.cap_tco2e.{year}",
                 )
-        if policy.benchmark and scenario.data.activity is None and any(
-            year in policy.benchmark for year in scenario.years
+        if sector_policy.benchmark and scenario.data.activity is None and any(
+            year in sector_policy.benchmark for year in scenario.years
         ):
             raise InputError(
                 f"sector {sector} allocates by benchmark, which needs an activity table",

@@ -54,7 +54,7 @@ class CompiledLp:
     col_upper: np.ndarray
     row_lower: np.ndarray
     row_upper: np.ndarray
-    matrix: object
+    matrix: Any
     """scipy.sparse.csc_array, rows x columns."""
     columns: dict[str, dict] = field(default_factory=dict)
     """component name -> {index: column position}."""
@@ -260,14 +260,15 @@ class LpSolver:
         self.compiled = compiled
         self.scenario = scenario
         self.highs = _new_highs(compiled, scenario)
-        self.basis = None
+        self.basis: highspy.HighsBasis | None = None
 
     def set_row_upper(self, rows: np.ndarray, values: np.ndarray) -> None:
         """Change the upper bounds of ``rows`` (a market balance's right-hand side, ...)."""
         rows = np.asarray(rows, dtype=np.int32)
         values = np.asarray(values, dtype=float)
         if len(rows):
-            self.highs.changeRowsBounds(len(rows), rows, self.compiled.row_lower[rows], values)
+            # changeRowsBounds exists in highspy but is missing from its type stubs.
+            self.highs.changeRowsBounds(len(rows), rows, self.compiled.row_lower[rows], values)  # type: ignore[attr-defined]
             self.compiled.row_upper[rows] = values
 
     def set_costs(self, columns: np.ndarray, values: np.ndarray) -> None:
@@ -390,11 +391,14 @@ def _price_intervals(highs: highspy.Highs, compiled: CompiledLp, result: LpSolut
             high = 0.0 if spare else _one_sided_slope(highs, basis, row, right_hand_side, -1, scale, tolerance, key, result)
         else:
             # HiGHS ranging: the interval of right-hand sides over which this basis stays optimal.
-            low = slope if ranging.row_bound_up.value_[row] > right_hand_side + tolerance else None
-            high = slope if ranging.row_bound_dn.value_[row] < right_hand_side - tolerance else None
-            if low is None:
+            # Otherwise the basis changes there: measure that side by a re-solve.
+            if ranging.row_bound_up.value_[row] > right_hand_side + tolerance:
+                low = slope
+            else:
                 low = _one_sided_slope(highs, basis, row, right_hand_side, +1, scale, tolerance, key, result)
-            if high is None:
+            if ranging.row_bound_dn.value_[row] < right_hand_side - tolerance:
+                high = slope
+            else:
                 high = _one_sided_slope(highs, basis, row, right_hand_side, -1, scale, tolerance, key, result)
         # As measured: the certificate checks signs and order before prices_from_duals rounds.
         result.balance_low[key] = low

@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-
-from optimodel.tomlwrite import dumps
+from tomli_w import dumps
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "scenarios" / "examples"
 

@@ -47,6 +47,8 @@ def test_cbam_csv_is_written_and_unknown_sectors_are_rejected(examples, tmp_path
     completed = subprocess.run([sys.executable, "-m", "optimodel", "validate", str(path)], capture_output=True, text=True)
     assert completed.returncode == 2 and "key cbam.export_share.glass" in completed.stderr
     path.write_text(f'extends = "{examples / "two-firms.toml"}"\n[cbam]\nexport_share = {{ steel = 0.5 }}\n')
-    completed = subprocess.run([sys.executable, "-m", "optimodel", "solve", str(path), "--out", str(tmp_path / "run")], capture_output=True, text=True)
+    completed = subprocess.run(
+        [sys.executable, "-m", "optimodel", "solve", str(path), "--out", str(tmp_path / "run")], capture_output=True, text=True
+    )
     assert completed.returncode == 0, completed.stderr
     assert (tmp_path / "run" / "cbam.csv").read_text().startswith("sector,year,exported_tco2e")

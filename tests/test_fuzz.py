@@ -58,7 +58,11 @@ def mutate_table(text: str, kind: str, value: str, row: int, column: int) -> str
 
 
 SCENARIO_EDITS = st.one_of(
-    st.tuples(st.just("replace"), st.sampled_from(["2025 = 70", "[2025, 2026]", '"AR5"', '"two-firms"', "[sectors.steel]", "data/two-firms-options.csv"]), cell),
+    st.tuples(
+        st.just("replace"),
+        st.sampled_from(["2025 = 70", "[2025, 2026]", '"AR5"', '"two-firms"', "[sectors.steel]", "data/two-firms-options.csv"]),
+        cell,
+    ),
     st.tuples(st.just("append"), st.just(""), st.sampled_from([
         "colour = 1", "discount_rate = -1", "discount_rate = 1e400", 'gwp = {CO2 = 0}', 'gwp = {CF4 = 1}',
         "[markets.x]\nsectors = []", '[markets.national]\nsectors = ["power", "steel"]\nborrowing = 2',

@@ -86,7 +86,8 @@ def independent_lp(firms, emissions, options, scenario):
             if c[0] == "abate":
                 row.append(-1.0 if market_of[sector_of[c[1]]] == market and c[3] == year else 0.0)
             else:
-                row.append(1.0 if (c[1], c[2]) == (market, year) else (-1.0 if c[1] == market and years.index(c[2]) + 1 == years.index(year) else 0.0))
+                carried_in = c[1] == market and years.index(c[2]) + 1 == years.index(year)
+                row.append(1.0 if (c[1], c[2]) == (market, year) else (-1.0 if carried_in else 0.0))
         emitted = sum(v for (f, g, t), v in baseline.items() if t == year and market_of[sector_of[f]] == market)
         issued = sum(scenario["sectors"][s]["cap_tco2e"][str(year)] for s in scenario["markets"][market]["sectors"])
         balance_rows.append(len(rows))

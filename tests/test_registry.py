@@ -93,7 +93,7 @@ def reported_cost(solved: SolvedModel, result) -> float:
 
 
 def diagnosis(data, scenario, bounds: DiagnosisBounds) -> None:
-    for tier, quantity, _ in data.families["tranches"]:
+    for _, quantity, _ in data.families["tranches"]:
         for market in data.markets:
             for year in data.years:
                 bounds.add_extra((market, year), quantity)

@@ -31,7 +31,8 @@ def reports(tmp_path_factory) -> dict[str, Path]:
     cbam.write_text(f'extends = "{EXAMPLES / "two-firms.toml"}"\n[cbam]\nexport_share = {{ steel = 0.5 }}\n')
     assert cli("solve", str(cbam), "--out", str(folder / "run")).returncode == 0
     assert cli("report", str(folder / "run"), "--out", str(folder / "run.html")).returncode == 0
-    assert cli("sweep", str(EXAMPLES / "two-firms.toml"), "--set", "sectors.power.cap_tco2e.2026=60,55,50", "--out", str(folder / "sweep")).returncode == 0
+    swept = cli("sweep", str(EXAMPLES / "two-firms.toml"), "--set", "sectors.power.cap_tco2e.2026=60,55,50", "--out", str(folder / "sweep"))
+    assert swept.returncode == 0
     assert cli("report", str(folder / "sweep")).returncode == 0
     return {"run": folder / "run.html", "sweep": folder / "sweep" / "report.html"}
 

@@ -47,13 +47,13 @@ def add_price_collar(model: pyo.ConcreteModel, data: ModelData, scenario: Scenar
     model.ceiling_sales = pyo.Var(model.ceiling_market_years, domain=pyo.NonNegativeReals)
     for market, year in ceiling:
         terms.supply.add((market, year), [1.0], [model.ceiling_sales[market, year]])
-        terms.cost.add(None, [policies[market].price_ceiling * discount[year]], [model.ceiling_sales[market, year]])
+        terms.cost.add(None, [(policies[market].price_ceiling or 0.0) * discount[year]], [model.ceiling_sales[market, year]])
 
     model.floor_market_years = pyo.Set(initialize=floor, ordered=True)
     model.withheld = pyo.Var(model.floor_market_years, domain=pyo.NonNegativeReals)
     for market, year in floor:
         terms.supply.add((market, year), [-1.0], [model.withheld[market, year]])
-        terms.cost.add(None, [-policies[market].price_floor * discount[year]], [model.withheld[market, year]])
+        terms.cost.add(None, [-(policies[market].price_floor or 0.0) * discount[year]], [model.withheld[market, year]])
 
     def withholding_limit_rule(model, market, year):
         key = (market, year)
@@ -105,9 +105,9 @@ def _warm_move(move: WarmMove) -> None:
     discount = dict(zip(move.point_data.years, move.point_data.discount.tolist()))
     policies = move.point.market_policies()
     for (market, year), column in move.compiled.columns.get("ceiling_sales", {}).items():
-        move.cost[column] = policies[market].price_ceiling * discount[year]
+        move.cost[column] = (policies[market].price_ceiling or 0.0) * discount[year]
     for (market, year), column in move.compiled.columns.get("withheld", {}).items():
-        move.cost[column] = -policies[market].price_floor * discount[year]
+        move.cost[column] = -(policies[market].price_floor or 0.0) * discount[year]
 
 
 FAMILY = PolicyFamily(
