@@ -1,5 +1,5 @@
-import sys
+"""``python -m optimodel``: the same as the ``optimodel`` command."""
 
-from .cli import main
+from .cli import run
 
-sys.exit(main())
+run()

@@ -54,7 +54,10 @@ def _names(positions: dict[str, dict]) -> dict[int, str]:
     return named
 
 
-def _worst(violation: np.ndarray, names: dict[int, str], what: str) -> str:
+def _worst(violation: np.ndarray, positions: dict[str, dict], what: str) -> str:
+    """The rows or columns that violate most, named ``component[index]`` (names are made only
+    when a check fails)."""
+    names = _names(positions)
     order = np.argsort(-violation)[:SHOWN_PLACES]
     places = [names.get(int(position), f"{what} {int(position)}") for position in order if violation[position] > 0]
     return ", ".join(places)
@@ -71,34 +74,34 @@ def certify_lp(compiled: CompiledLp, solution: LpSolution) -> dict:
     primal_scale = max(1.0, float(finite_rows.max(initial=1.0)), float(np.abs(x).max(initial=1.0)))
     dual_scale = max(1.0, float(np.abs(compiled.cost).max(initial=1.0)), float(np.abs(y).max(initial=1.0)))
     primal_tolerance, dual_tolerance = RELATIVE * primal_scale, RELATIVE * dual_scale
-    row_names, col_names = _names(compiled.rows), _names(compiled.columns)
     failures = []
 
-    activity = matrix @ x if len(y) else np.zeros(0)
+    activity = matrix.dot(x) if len(y) else np.zeros(0)
     row_violation = np.maximum(np.maximum(activity - upper, lower - activity), 0.0)
     bound_violation = np.maximum(np.maximum(x - col_upper, col_lower - x), 0.0)
     if row_violation.max(initial=0.0) > primal_tolerance:
-        failures.append(f"primal infeasible: {_worst(row_violation, row_names, 'row')} violated by up to {row_violation.max():.3g}")
+        failures.append(f"primal infeasible: {_worst(row_violation, compiled.rows, 'row')} violated by up to {row_violation.max():.3g}")
     if bound_violation.max(initial=0.0) > primal_tolerance:
-        failures.append(f"primal infeasible: {_worst(bound_violation, col_names, 'column')} outside its bounds by up to {bound_violation.max():.3g}")
+        worst = _worst(bound_violation, compiled.columns, "column")
+        failures.append(f"primal infeasible: {worst} outside its bounds by up to {bound_violation.max():.3g}")
 
     # A dual may be negative only where the upper bound is active, positive only where the
     # lower one is (minimisation; HiGHS: y = change of the objective per unit of the bound).
     at_upper = np.isfinite(upper) & (upper - activity <= primal_tolerance)
     at_lower = np.isfinite(lower) & (activity - lower <= primal_tolerance)
     row_dual_violation = np.where(at_upper, 0.0, np.maximum(-y, 0.0)) + np.where(at_lower, 0.0, np.maximum(y, 0.0))
-    reduced = compiled.cost - (matrix.T @ y if len(y) else 0.0)
+    reduced = compiled.cost - (matrix.transpose_dot(y) if len(y) else 0.0)
     col_at_lower = np.isfinite(col_lower) & (x - col_lower <= primal_tolerance)
     col_at_upper = np.isfinite(col_upper) & (col_upper - x <= primal_tolerance)
     col_dual_violation = np.where(col_at_lower, 0.0, np.maximum(reduced, 0.0)) + np.where(col_at_upper, 0.0, np.maximum(-reduced, 0.0))
     if row_dual_violation.max(initial=0.0) > dual_tolerance:
         failures.append(
-            f"dual infeasible: {_worst(row_dual_violation, row_names, 'row')} has a dual of the wrong sign "
+            f"dual infeasible: {_worst(row_dual_violation, compiled.rows, 'row')} has a dual of the wrong sign "
             f"(by up to {row_dual_violation.max():.3g})"
         )
     if col_dual_violation.max(initial=0.0) > dual_tolerance:
         failures.append(
-            f"dual infeasible: {_worst(col_dual_violation, col_names, 'column')} has a reduced cost of the wrong sign "
+            f"dual infeasible: {_worst(col_dual_violation, compiled.columns, 'column')} has a reduced cost of the wrong sign "
             f"(by up to {col_dual_violation.max():.3g})"
         )
 

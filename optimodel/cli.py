@@ -4,12 +4,13 @@ type maps to its exit code (contract section 3)."""
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import sys
 import traceback
 from pathlib import Path
 
-from .errors import OptimodelError
+from .errors import OptimodelError, one_line
 
 log = logging.getLogger("optimodel")
 
@@ -357,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[arguments.command](arguments)
     except OptimodelError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {one_line(str(error))}", file=sys.stderr)
         return error.exit_code
     except BrokenPipeError:
         # The reader of our output went away (e.g. `| head`): not a failure of the run.
@@ -376,5 +377,17 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def run() -> None:
+    """The ``optimodel`` command: ``main``, then exit with its code.
+
+    The Pyomo model of a run is cyclic garbage once ``main`` returns, which only the cyclic
+    collector would free, at exit, by scanning every object (0.35 s on the default instance). The
+    process is about to end, so the objects are frozen instead and the operating system takes
+    the memory back."""
+    code = main()
+    gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -195,8 +195,18 @@ def _encoding_error(path: Path, where: str) -> InputError:
 def _read_cells(path: Path, where: str) -> pd.DataFrame:
     """Every cell as text (CSV or Parquet), headers as column names."""
     if path.suffix.lower() == ".parquet":
+        # Numeric columns stay numeric (a missing value is NaN); others become text cells.
         raw = pd.read_parquet(path)
-        return raw.astype(object).where(raw.notna(), "").astype(str)
+        for name in raw.columns:
+            column = raw[name]
+            if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+                continue
+            if column.isna().any():
+                column = column.astype(object).where(column.notna(), "")
+            if not pd.api.types.is_string_dtype(column) or column.dtype == object:
+                column = column.astype(str)
+            raw[name] = column
+        return raw
     # header=None: the header line counts as a row, so a data row with more fields than the
     # header is a parse error instead of pandas silently making column 1 the index. Spaces
     # after a comma are kept (and stripped later) so that a padded sector name can be told.
@@ -261,7 +271,11 @@ def read_table(path: Path, schema: TableSchema, keep_raw: tuple[str, ...] = ()) 
                 raise InputError(f"required column is missing{_separator_hint(list(raw.columns))}", file=where, column=column.name)
             table[column.name] = _absent(column, len(raw))
             continue
-        table[column.name] = _parse_column(raw[column.name].str.strip(), column, where)
+        cells = raw[column.name]
+        if pd.api.types.is_numeric_dtype(cells):
+            table[column.name] = _parse_numbers(cells, column, where)
+        else:
+            table[column.name] = _parse_column(cells.str.strip(), column, where)
         if column.name in keep_raw:
             table[f"raw_{column.name}"] = raw[column.name].to_numpy()
     if raw.empty:
@@ -294,6 +308,20 @@ def _parse_column(cells: pd.Series, column: Column, where: str) -> pd.Series:
     if not_numbers.any():
         row = _first(not_numbers)
         raise InputError(f"{cells.iloc[row]!r} is not a number", file=where, column=column.name, row=row + 1)
+    return _check_numbers(numbers, blank, cells, column, where)
+
+
+def _parse_numbers(cells: pd.Series, column: Column, where: str) -> pd.Series:
+    """A typed (Parquet) numeric column: nothing to parse, the same checks as for text cells."""
+    if column.kind is Kind.text:
+        text = cells.astype(object).where(cells.notna(), "").astype(str)
+        return _parse_column(text.str.replace(r"\.0$", "", regex=True), column, where)
+    numbers = cells.to_numpy(dtype=float)
+    return _check_numbers(numbers, np.isnan(numbers), cells, column, where)
+
+
+def _check_numbers(numbers: np.ndarray, blank: np.ndarray, cells: pd.Series, column: Column, where: str) -> pd.Series:
+    """Blank, finite, magnitude, minimum and whole-number checks of a parsed numeric column."""
     if blank.any():
         if column.required:
             raise InputError("blank value", file=where, column=column.name, row=_first(blank) + 1)
@@ -323,6 +351,11 @@ def _parse_column(cells: pd.Series, column: Column, where: str) -> pd.Series:
             row = _first(fractional)
             raise InputError(f"{cells.iloc[row]!r} is not a whole number", file=where, column=column.name, row=row + 1)
     return pd.Series(numbers)
+
+
+def _normalised_gases(gases: pd.Series) -> pd.Series:
+    """Gas names as the GWP table spells them, normalising each distinct name once."""
+    return gases.map({gas: normalise_gas(gas) for gas in gases.unique()})
 
 
 def _reject_duplicates(table: pd.DataFrame, keys: list[str], where: str, what: str) -> None:
@@ -452,7 +485,7 @@ def load_data(scenario: Scenario, max_memory: int | None = None, progress=None) 
     emissions_where = display_path(paths.emissions)
     emissions = read_table(paths.emissions, EMISSIONS)
     _reject_unknown(emissions, "firm_id", all_firm_ids, emissions_where, "firm_id")
-    emissions["gas"] = emissions["gas"].map(normalise_gas)
+    emissions["gas"] = _normalised_gases(emissions["gas"])
     _reject_unknown(emissions, "gas", pd.Index(gwp), emissions_where, "gas (not in the GWP table)")
     _reject_duplicates(emissions, ["firm_id", "year", "gas"], emissions_where, "firm, year and gas")
     emissions = emissions[emissions["firm_id"].isin(firm_position.index) & emissions["year"].isin(years)]
@@ -475,7 +508,7 @@ def load_data(scenario: Scenario, max_memory: int | None = None, progress=None) 
     options_where = display_path(paths.options)
     options = read_table(paths.options, OPTIONS)
     _reject_unknown(options, "firm_id", all_firm_ids, options_where, "firm_id")
-    options["gas"] = options["gas"].map(normalise_gas)
+    options["gas"] = _normalised_gases(options["gas"])
     _reject_unknown(options, "gas", pd.Index(gwp), options_where, "gas (not in the GWP table)")
     steps = _expand_steps(options, years, options_where)
     steps = steps[steps["firm_id"].isin(firm_position.index)]

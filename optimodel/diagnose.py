@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from .data import ModelData
 from .errors import InfeasibleError, Shortfall

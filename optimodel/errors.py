@@ -7,6 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+def one_line(text: str) -> str:
+    """``text`` with every character that is not printable (line breaks of any kind, controls)
+    written as an escape, so that an error stays one line whatever a file name holds."""
+    return "".join(character if character.isprintable() else character.encode("unicode_escape").decode("ascii") for character in text)
+
+
 def display_path(path: str | Path) -> str:
     """A path as messages show it: relative to the current folder when it is inside it."""
     try:
@@ -49,7 +55,7 @@ class InputError(OptimodelError):
             place.append(f"column {column}")
         if row is not None:
             place.append(f"row {row}")
-        super().__init__(f"{', '.join(place)}: {message}" if place else message)
+        super().__init__(one_line(f"{', '.join(place)}: {message}" if place else message))
 
 
 @dataclass(frozen=True)

@@ -25,10 +25,11 @@ from typing import Any
 
 import highspy
 import numpy as np
-import pyomo.environ as pyo
+import pyomo.core as pyo
 from pyomo.common.errors import InfeasibleConstraintException
-from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+from pyomo.common.gc_manager import PauseGC
 
+from .compiler import CscMatrix, standard_form
 from .data import ModelData
 from .errors import SolverError
 from .scenario import Scenario, SolverMethod
@@ -54,8 +55,8 @@ class CompiledLp:
     col_upper: np.ndarray
     row_lower: np.ndarray
     row_upper: np.ndarray
-    matrix: Any
-    """scipy.sparse.csc_array, rows x columns."""
+    matrix: CscMatrix
+    """Rows x columns, compressed by column."""
     columns: dict[str, dict] = field(default_factory=dict)
     """component name -> {index: column position}."""
     rows: dict[str, dict] = field(default_factory=dict)
@@ -77,37 +78,42 @@ class CompiledLp:
 def compile_model(model: pyo.ConcreteModel) -> CompiledLp:
     """Compile the Pyomo model to matrices (one formulation, no second builder). The variables
     and rows of every registered family are mapped to their positions by component and index."""
+    # As in build_model: compiling makes many objects and no cycles worth collecting.
+    with PauseGC():
+        return _compile(model)
+
+
+def _compile(model: pyo.ConcreteModel) -> CompiledLp:
     from .model.registry import FAMILIES
 
     try:
-        info = LinearStandardFormCompiler().write(model, mixed_form=True)
+        info = standard_form(model)
     except InfeasibleConstraintException as exc:
         raise ConstantRowInfeasible(str(exc)) from None
     n_rows, n_cols = info.A.shape
-    column_of = {id(var): position for position, var in enumerate(info.columns)}
-    col_lower = np.array([-INFINITY if var.lb is None else var.lb for var in info.columns], dtype=float)
-    col_upper = np.array([INFINITY if var.ub is None else var.ub for var in info.columns], dtype=float)
+    column_of = info.column_of
+    bounds = np.array([var.bounds for var in info.columns], dtype=float).reshape(-1, 2)
+    col_lower = np.where(np.isnan(bounds[:, 0]), -INFINITY, bounds[:, 0])
+    col_upper = np.where(np.isnan(bounds[:, 1]), INFINITY, bounds[:, 1])
     rhs = np.asarray(info.rhs, dtype=float)
     sense = np.array([multiplier for _, multiplier in info.rows], dtype=int)
     row_lower = np.where(sense == 1, -INFINITY, rhs)
     row_upper = np.where(sense == -1, INFINITY, rhs)
     row_of = {id(constraint): position for position, (constraint, _) in enumerate(info.rows)}
-    cost = np.asarray(info.c.toarray()).ravel() if n_cols else np.zeros(0)
     compiled = CompiledLp(
-        cost=cost,
-        offset=float(info.c_offset[0]) if len(info.c_offset) else 0.0,
+        cost=info.c,
+        offset=info.offset,
         col_lower=col_lower,
         col_upper=col_upper,
         row_lower=row_lower,
         row_upper=row_upper,
-        matrix=info.A.tocsc(),
+        matrix=info.A,
     )
     for name in FAMILIES.variables():
         component = model.component(name)
         if component is not None:
-            compiled.columns[name] = {
-                index: column_of[id(var)] for index, var in component.items() if id(var) in column_of
-            }
+            positions = dict(zip(component.keys(), map(column_of.get, map(id, component.values()))))
+            compiled.columns[name] = {index: position for index, position in positions.items() if position is not None}
     for name in FAMILIES.rows():
         component = model.component(name)
         if component is not None:

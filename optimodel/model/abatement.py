@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from ..data import ModelData
 from ..scenario import Scenario
@@ -37,8 +37,10 @@ def add_abatement(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario)
     """
     steps = data.steps
     model.abatement = pyo.Var(model.steps, domain=pyo.NonNegativeReals, dense=True)
-    for step, upper in enumerate(steps["potential_scaled"].tolist()):
-        model.abatement[step].setub(upper)
+    # One list of the variables, in step order: indexing it is far cheaper than Pyomo's lookup.
+    abatement = list(model.abatement.values())
+    for variable, upper in zip(abatement, steps["potential_scaled"].tolist()):
+        variable.setub(upper)
 
     limits = data.baseline_limits
     limit_members = group_positions(steps["limit"].to_numpy())
@@ -47,7 +49,7 @@ def add_abatement(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario)
     baseline_scaled = limits["baseline_scaled"].tolist()
 
     def baseline_limit_rule(model, limit):
-        return pyo.quicksum((model.abatement[int(step)] for step in limit_members[(limit,)]), linear=True) <= baseline_scaled[limit]
+        return pyo.quicksum((abatement[step] for step in limit_members[(limit,)].tolist()), linear=True) <= baseline_scaled[limit]
 
     model.baseline_limit = pyo.Constraint(model.baseline_limits, rule=baseline_limit_rule)
 
@@ -61,10 +63,10 @@ def add_abatement(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario)
         terms.emissions.add_constant((markets[market], years[year]), baselines["baseline_scaled"].to_numpy()[members].sum())
     for (market, year), members in group_positions(steps["market"].to_numpy(), steps["year"].to_numpy()).items():
         key = (markets[market], years[year])
-        terms.emissions.add(key, [-1.0] * len(members), [model.abatement[int(step)] for step in members])
+        terms.emissions.add(key, [-1.0] * len(members), [abatement[step] for step in members.tolist()])
 
     weight = data.discount[steps["year"].to_numpy()] * steps["cost_per_tco2e"].to_numpy()
-    terms.cost.add(None, weight.tolist(), model.abatement.values())
+    terms.cost.add(None, weight.tolist(), abatement)
 
 
 def lowest_reachable_emissions(data: ModelData) -> dict[tuple[str, int], float]:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from ..data import ModelData
 from ..scenario import Scenario
 from .registry import DiagnosisBounds, PolicyFamily, SolvedModel
-from .terms import linear_expression
 
 
 def add_banking(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario) -> None:
@@ -56,12 +55,11 @@ def add_banking(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario) -
     model.borrowing_market_years = pyo.Set(
         initialize=[key for key in model.bank_market_years if policies[key[0]].borrowing > 0], ordered=True
     )
-    issued = model.terms.issued
 
     def borrowing_limit_rule(model, market, year):
         share, later = policies[market].borrowing, (market, next_year[year])
         right_hand_side = model.terms.right_hand_side("borrowing_limit", (market, year), [(share, "issued", later)])
-        return -model.bank[market, year] + linear_expression([(-share, issued, later)]) <= right_hand_side
+        return model.terms.expression([(-share, "issued", later)], ([-1.0], [model.bank[market, year]])) <= right_hand_side
 
     model.borrowing_limit = pyo.Constraint(model.borrowing_market_years, rule=borrowing_limit_rule)
 

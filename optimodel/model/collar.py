@@ -6,12 +6,11 @@ import math
 
 import numpy as np
 import pandas as pd
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from ..data import ModelData
 from ..scenario import Scenario
 from .registry import DiagnosisBounds, PolicyFamily, SolvedModel, WarmMove
-from .terms import linear_expression
 
 
 def add_price_collar(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario) -> None:
@@ -58,7 +57,7 @@ def add_price_collar(model: pyo.ConcreteModel, data: ModelData, scenario: Scenar
     def withholding_limit_rule(model, market, year):
         key = (market, year)
         right_hand_side = terms.right_hand_side("withholding_limit", key, [(1.0, "issued", key)])
-        return model.withheld[key] + linear_expression([(-1.0, terms.issued, key)]) <= right_hand_side
+        return terms.expression([(-1.0, "issued", key)], ([1.0], [model.withheld[key]])) <= right_hand_side
 
     model.withholding_limit = pyo.Constraint(model.floor_market_years, rule=withholding_limit_rule)
 

@@ -13,10 +13,22 @@ PREAMBLE = """# The optimisation model
 <!-- Generated from the add_* docstrings by `python -m optimodel.model.formulation > docs/formulation.md`.
      tests/test_docs.py fails when this file and the code disagree. -->
 
-optimodel is a linear program. `optimodel/model/build.py` declares it in this order, one module
-per constraint family; each family adds its variables and rows and contributes terms to a shared
+optimodel is a linear program. `optimodel/model/build.py` registers its policy families in this
+order, one module each; each family adds its variables and rows and contributes terms to a shared
 ledger (`model.terms`: each market-year's emissions, issued allowances and other supply, and the
 objective), which the market balance and the objective read last.
+
+A new policy family is one module and one `FAMILIES.register` line. The module defines its
+`add_*` function (its docstring, with the math, the index sets, the dual each row yields and a
+symbol table, becomes its section below) and a `PolicyFamily` (`optimodel/model/registry.py`)
+with what else it needs: its own `[section]` of the scenario file (a closed pydantic model), the
+data it prepares from it (scaled), its columns in markets.csv, the allowances and money it
+reports (for the certificate), its bound for the pre-solve infeasibility diagnosis, and the
+scenario numbers a warm sweep may move. Build, these docs, the compiled component maps, the
+result tables, the certificate, the diagnosis and sweeps all iterate over the registry. Rows whose
+right-hand side holds ledger constants record which (`ModelTerms.right_hand_side`), so a warm sweep
+moves exactly those rows whichever family owns them. `tests/test_registry.py` defines a family (a
+tranched extra supply) in the test file alone and checks it end to end.
 
 Indices: $s$ an abatement step (one option of one firm in one year, a row of the options table),
 $f$ a firm, $g$ a gas, $k$ a sector, $m$ a market, $t$ a year, $o$ an offset supply step.

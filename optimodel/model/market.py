@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from ..data import ModelData
 from ..scenario import Scenario
 from .registry import PolicyFamily
-from .terms import linear_expression
 
 
 def add_market_balance(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario) -> None:
@@ -37,7 +36,7 @@ def add_market_balance(model: pyo.ConcreteModel, data: ModelData, scenario: Scen
 
     def market_balance_rule(model, market, year):
         key = (market, year)
-        body = linear_expression([(1.0, terms.emissions, key), (-1.0, terms.issued, key), (-1.0, terms.supply, key)])
+        body = terms.expression([(1.0, "emissions", key), (-1.0, "issued", key), (-1.0, "supply", key)])
         right_hand_side = terms.right_hand_side(
             "market_balance", key, [(1.0, "issued", key), (1.0, "supply", key), (-1.0, "emissions", key)]
         )

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from ..data import ModelData
 from ..scenario import Scenario
 from .registry import PolicyFamily
-from .terms import linear_expression
 
 
 def add_objective(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario) -> None:
@@ -31,7 +30,7 @@ def add_objective(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario)
     stay per tCO2e, so the objective is in money divided by that unit: million money when the unit
     is 1 Mt (the national market), plain money in a two-firm test counted in tonnes.
     """
-    model.total_cost = pyo.Objective(expr=linear_expression([(1.0, model.terms.cost, None)]), sense=pyo.minimize)
+    model.total_cost = pyo.Objective(expr=model.terms.expression([(1.0, "cost", None)]), sense=pyo.minimize)
 
 
 FAMILY = PolicyFamily(name="objective", title="Objective", add=add_objective, closing=True)

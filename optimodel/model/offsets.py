@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from ..data import ModelData
 from ..scenario import Scenario
 from .registry import DiagnosisBounds, PolicyFamily, SolvedModel
-from .terms import linear_expression
 
 
 def add_offsets(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario) -> None:
@@ -78,13 +77,12 @@ def add_offsets(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario) -
     )
 
     model.offset_market_years = pyo.Set(initialize=sorted(by_market_year, key=lambda key: (markets.index(key[0]), key[1])), ordered=True)
-    emissions = model.terms.emissions
 
     def offset_limit_rule(model, market, year):
         share = policies[market].offset_limit
-        used = sum(model.offset_use[p] for p in by_market_year[(market, year)])
+        used = [model.offset_use[p] for p in by_market_year[(market, year)]]
         right_hand_side = model.terms.right_hand_side("offset_limit", (market, year), [(share, "emissions", (market, year))])
-        return used + linear_expression([(-share, emissions, (market, year))]) <= right_hand_side
+        return model.terms.expression([(-share, "emissions", (market, year))], ([1.0] * len(used), used)) <= right_hand_side
 
     model.offset_limit = pyo.Constraint(model.offset_market_years, rule=offset_limit_rule)
 

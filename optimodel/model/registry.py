@@ -25,7 +25,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 if TYPE_CHECKING:
-    import pyomo.environ as pyo
+    import pyomo.core as pyo
 
     from ..data import ModelData
     from ..scenario import Scenario
