@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import platform
 import time
 
 import numpy as np
+from pyomo.common.gc_manager import PauseGC
 
 from . import __version__
 from .cbam import cbam_exposure
 from .certificate import certify_lp, verify
 from .data import ModelData, load_data
-from .diagnose import constant_shortfalls, diagnose_infeasible, presolve_shortfalls, shortfall_error
+from .diagnose import constant_shortfalls, diagnose_infeasible, infeasible_lp_error, presolve_shortfalls, shortfall_error
 from .memory import check_building
 from .model import build_model
 from .plausibility import InputWarning, WarningCode, data_warnings, emit, one_per_kind, scenario_warnings
@@ -39,6 +41,14 @@ def solve(scenario: Scenario, data: ModelData | None = None, max_memory: int | N
     instance would need more than ``max_memory`` bytes, ``MemoryLimitError``. ``progress`` is
     called with the name of each stage as it starts (the loading stages of ``load_data``, then
     "build", "solve", "results")."""
+    # The Pyomo model is millions of objects at 10x the default: a cyclic collection while it is
+    # alive rescans them all (seconds, measured in benchmarks/README.md), and nothing here
+    # creates cycles worth collecting before the model is dropped.
+    with PauseGC():
+        return _solve(scenario, data, max_memory, progress)
+
+
+def _solve(scenario: Scenario, data: ModelData | None, max_memory: int | None, progress) -> Result:
     step = progress or (lambda stage: None)
     started = time.perf_counter()
     if data is None:
@@ -59,13 +69,19 @@ def solve(scenario: Scenario, data: ModelData | None = None, max_memory: int | N
         compiled = compile_model(model)
     except ConstantRowInfeasible:
         raise diagnose_infeasible(model, data, scenario) from None
+    # From here on the compiled LP is all that is needed (results map back through its
+    # positions; an infeasible solve is diagnosed on it). Pyomo's components and their data refer
+    # to each other, so only the cyclic collector frees the model: collected now, before HiGHS
+    # allocates its own memory, its 1.2 GB at 10x the default never add to the peak.
+    del model
+    gc.collect()
     built = time.perf_counter()
     log.info("built the LP (%d rows, %d columns, %d nonzeros) in %.2f s", *compiled.shape, compiled.matrix.nnz, built - loaded)
     step("solve")
     try:
         solution = solve_lp(compiled, scenario)
     except Infeasible:
-        raise diagnose_infeasible(model, data, scenario) from None
+        raise infeasible_lp_error(compiled, data, scenario) from None
     solved = time.perf_counter()
     log.info(
         "solved (%s) in %.2f s, price intervals in %.2f s",

@@ -114,6 +114,8 @@ def _written(plan, what: str) -> str:
 
 
 def command_solve(arguments: argparse.Namespace) -> int:
+    from pyomo.common.gc_manager import PauseGC
+
     from .api import solve
     from .memory import parse_size
     from .outputs import FolderKind, plan_folder
@@ -128,7 +130,9 @@ def command_solve(arguments: argparse.Namespace) -> int:
         # solve() loads the data itself, so summary.json times the loading too.
         result = solve(scenario, max_memory=max_memory, progress=bar)
         bar("write")
-        result.write(plan.target, xlsx=arguments.format == "xlsx", plan=plan)
+        # The run's Pyomo model is garbage now; collecting it while writing would only delay the files.
+        with PauseGC():
+            result.write(plan.target, xlsx=arguments.format == "xlsx", plan=plan)
     finally:
         bar.close()
     if not arguments.quiet:

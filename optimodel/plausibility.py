@@ -302,10 +302,11 @@ def _benchmark_allocation(data) -> dict[tuple[int, int], float]:
     """(sector, year) positions -> benchmark x output summed over the sector's firms, tCO2e."""
     if data.activity.empty:
         return {}
-    sector_years = data.sector_years.set_index(["sector", "year"])["benchmark"]
+    table = np.full((len(data.sectors), len(data.years)), np.nan)
+    table[data.sector_years["sector"].to_numpy(), data.sector_years["year"].to_numpy()] = data.sector_years["benchmark"].to_numpy()
     firm_sector = data.firms["sector"].to_numpy()[data.activity["firm"].to_numpy()]
     years = data.activity["year"].to_numpy()
-    benchmark = sector_years.reindex(list(zip(firm_sector, years))).to_numpy()
+    benchmark = table[firm_sector, years]
     allocation = pd.Series(benchmark * data.activity["output"].to_numpy()).groupby([firm_sector, years]).sum()
     return {(int(sector), int(year)): float(value) for (sector, year), value in allocation.items()}
 

@@ -133,9 +133,11 @@ def make_result(
     """Map the solution back to firms, sectors, options and markets, in tCO2e and money of each year."""
     steps = data.steps
     abatement_columns = compiled.columns["abatement"]
-    step_abatement_scaled = np.array(
-        [solution.col_value[abatement_columns[s]] if s in abatement_columns else 0.0 for s in range(len(steps))]
-    )
+    step_abatement_scaled = np.zeros(len(steps))
+    if abatement_columns:
+        mapped = np.fromiter(abatement_columns.keys(), dtype=np.int64, count=len(abatement_columns))
+        columns = np.fromiter(abatement_columns.values(), dtype=np.int64, count=len(abatement_columns))
+        step_abatement_scaled[mapped] = solution.col_value[columns]
     # Abatement never goes below zero; HiGHS may return -1e-12.
     step_abatement = data.scaling.from_model(np.clip(step_abatement_scaled, 0.0, None))
     step_cost = step_abatement * steps["cost_per_tco2e"].to_numpy()

@@ -112,8 +112,10 @@ def _compile(model: pyo.ConcreteModel) -> CompiledLp:
     for name in FAMILIES.variables():
         component = model.component(name)
         if component is not None:
-            positions = dict(zip(component.keys(), map(column_of.get, map(id, component.values()))))
-            compiled.columns[name] = {index: position for index, position in positions.items() if position is not None}
+            found = column_of(list(component.values()))
+            compiled.columns[name] = {
+                index: position for index, position in zip(component.keys(), found.tolist()) if position >= 0
+            }
     for name in FAMILIES.rows():
         component = model.component(name)
         if component is not None:
@@ -123,6 +125,9 @@ def _compile(model: pyo.ConcreteModel) -> CompiledLp:
                 for index, row in component.items()
                 if id(row) not in row_of and row.active and row.upper is not None
             }
+    # The lists the compiler read are not needed again (a second compile, for the diagnosis, reads
+    # the expressions themselves): holding them would only add to peak memory.
+    model.terms.recorded.clear()
     for row_name, index, ledger, key, scale in model.terms.dependents:
         position = compiled.rows.get(row_name, {}).get(index)
         if position is None:

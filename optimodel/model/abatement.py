@@ -92,7 +92,8 @@ def _diagnosis(data: ModelData, scenario: Scenario, bounds: DiagnosisBounds) -> 
 
 def _reported_cost(solved: SolvedModel, result) -> float:
     firms = result.firms
-    return float((firms["abatement_cost"] * firms["year"].map(solved.discount)).sum())
+    discount = dict(zip(solved.data.years, solved.data.discount.tolist()))
+    return float((firms["abatement_cost"] * firms["year"].map(discount)).sum())
 
 
 FAMILY = PolicyFamily(

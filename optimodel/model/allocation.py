@@ -37,12 +37,12 @@ def add_allocation(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario
     terms, years, markets = model.terms, data.years, data.markets
     for key, constant in issued_constants(data).items():
         terms.issued.add_constant(key, constant)
-    benchmark = benchmark_by_firm_year(data)
-    if not benchmark:
-        return
-    firm_market = data.firms["market"].to_numpy()
     steps = data.steps
     losing = np.flatnonzero(steps["output_loss_per_tco2e"].to_numpy() > 0)
+    if not len(losing) or data.activity.empty:
+        return
+    benchmark = benchmark_by_firm_year(data)
+    firm_market = data.firms["market"].to_numpy()
     for step in losing.tolist():
         firm, year = int(steps["firm"].iat[step]), int(steps["year"].iat[step])
         factor = benchmark.get((firm, year))
@@ -60,11 +60,15 @@ def issued_constants(data: ModelData) -> dict[tuple[str, int], float]:
     capped = sector_years[sector_years["cap_scaled"].notna()]
     for market, year, cap in zip(capped["market"].tolist(), capped["year"].tolist(), capped["cap_scaled"].tolist()):
         issued[(data.markets[market], data.years[year])] += cap
-    benchmark = benchmark_by_firm_year(data)
-    firm_market = data.firms["market"].to_numpy()
     activity = data.activity
-    for firm, year, output in zip(activity["firm"].tolist(), activity["year"].tolist(), activity["output"].tolist()):
-        issued[(data.markets[firm_market[firm]], data.years[year])] += data.scaling.to_model(benchmark[(firm, year)] * output)
+    if activity.empty:
+        return issued
+    allocated = data.scaling.to_model(activity_benchmark(data) * activity["output"].to_numpy())
+    firm_market = data.firms["market"].to_numpy()
+    markets, years = firm_market[activity["firm"].to_numpy()].tolist(), activity["year"].tolist()
+    # Added one firm-year at a time, in activity order, so that the sums are those of every run.
+    for market, year, value in zip(markets, years, allocated.tolist()):
+        issued[(data.markets[market], data.years[year])] += value
     return issued
 
 
@@ -87,10 +91,10 @@ def firm_allocation(data: ModelData, lost_output: np.ndarray) -> np.ndarray:
     share = np.where(sector_baseline > 0, baseline / np.where(sector_baseline > 0, sector_baseline, 1.0), 1.0 / sector_count)
     caps = cap[firm_sector, year_index]
     allocation = np.where(np.isnan(caps), 0.0, caps * share)
-    benchmark = benchmark_by_firm_year(data)
-    for firm, year, output in zip(data.activity["firm"].tolist(), data.activity["year"].tolist(), data.activity["output"].tolist()):
-        position = firm * n_years + year
-        allocation[position] = benchmark[(firm, year)] * (output - lost_output[position])
+    activity = data.activity
+    if not activity.empty:
+        position = activity["firm"].to_numpy() * n_years + activity["year"].to_numpy()
+        allocation[position] = activity_benchmark(data) * (activity["output"].to_numpy() - lost_output[position])
     return allocation
 
 
@@ -110,22 +114,20 @@ def _warm_move(move: WarmMove) -> None:
     move.shift_ledger("issued", {key: point[key] - base[key] for key in base})
 
 
+def activity_benchmark(data: ModelData) -> np.ndarray:
+    """The benchmark (tCO2e per unit of output) of each row of ``data.activity`` (the firm-years
+    whose sector allocates by benchmark)."""
+    table = np.full((len(data.sectors), len(data.years)), np.nan)
+    sector_years = data.sector_years
+    table[sector_years["sector"].to_numpy(), sector_years["year"].to_numpy()] = sector_years["benchmark"].to_numpy()
+    firm_sector = data.firms["sector"].to_numpy()
+    return table[firm_sector[data.activity["firm"].to_numpy()], data.activity["year"].to_numpy()]
+
+
 def benchmark_by_firm_year(data: ModelData) -> dict[tuple[int, int], float]:
     """Benchmark (tCO2e per unit of output) of each firm-year whose sector allocates by benchmark."""
-    sector_years = data.sector_years
-    benchmarked = sector_years[sector_years["benchmark"].notna()]
-    if benchmarked.empty:
-        return {}
-    by_sector_year = {
-        (int(sector), int(year)): float(value)
-        for sector, year, value in zip(benchmarked["sector"], benchmarked["year"], benchmarked["benchmark"])
-    }
-    firm_sector = data.firms["sector"].to_numpy()
-    return {
-        (firm, year): by_sector_year[(int(firm_sector[firm]), year)]
-        for firm, year in zip(data.activity["firm"].tolist(), data.activity["year"].tolist())
-    }
-
+    activity = data.activity
+    return dict(zip(zip(activity["firm"].tolist(), activity["year"].tolist()), activity_benchmark(data).tolist()))
 
 FAMILY = PolicyFamily(
     name="allocation",
