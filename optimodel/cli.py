@@ -384,10 +384,9 @@ def main(argv: list[str] | None = None) -> int:
 def run() -> None:
     """The ``optimodel`` command: ``main``, then exit with its code.
 
-    The Pyomo model of a run is cyclic garbage once ``main`` returns, which only the cyclic
-    collector would free, at exit, by scanning every object (0.35 s on the default instance). The
-    process is about to end, so the objects are frozen instead and the operating system takes
-    the memory back."""
+    Whatever cyclic garbage a command leaves (the Pyomo models of a sweep's or a diagnosis's
+    builds) the cyclic collector would scan at exit, object by object. The process is about to
+    end, so the objects are frozen instead and the operating system takes the memory back."""
     code = main()
     gc.freeze()
     sys.exit(code)
