@@ -109,7 +109,7 @@ def _load_with_progress(scenario, max_memory, quiet: bool = False):
 
 
 def _written(plan, what: str) -> str:
-    replaced = f" (replacing the earlier {plan.kind.value} folder there)" if plan.replaces else ""
+    replaced = f" (replacing the earlier {plan.replaces} folder there)" if plan.replaces else ""
     return f"{what} written to {plan.shown}{replaced}"
 
 

@@ -6,8 +6,8 @@ optimodel version, the scenario name, the time written, the kind of folder and t
 optimodel wrote into it). Every command that writes a folder (``solve``, ``sweep``,
 ``data generate``) and ``Result.write`` go through two steps:
 
-1. ``plan_folder`` runs before any work. The target may be created, or may replace a run folder
-   of the same kind that holds nothing optimodel did not write. Anything else (a folder of the
+1. ``plan_folder`` runs before any work. The target may be created, or may replace a folder
+   optimodel made that holds nothing optimodel did not write (the command says what it replaced). Anything else (a folder of the
    user's, a file, ``.``, ``..``, a folder holding what the run reads, a place that cannot be
    written) is refused with an ``InputError`` (exit 2), and nothing is touched.
 2. ``write_folder`` fills a hidden staging folder beside the target, writes the marker last, and
@@ -40,7 +40,7 @@ SHOWN_ENTRIES = 3
 
 
 class FolderKind(str, Enum):
-    """What a folder made by optimodel holds; a folder is only replaced by one of its kind."""
+    """What a folder made by optimodel holds (recorded in its marker, and named when one is replaced)."""
 
     run = "run"
     """The result of one solve (contract section 4)."""
@@ -59,8 +59,9 @@ class FolderPlan:
     target: Path
     """The absolute folder, symbolic links resolved."""
     kind: FolderKind
-    replaces: bool = False
-    """An earlier folder of the same kind is there and will be replaced once the new one is complete."""
+    replaces: str = ""
+    """The kind of the earlier optimodel folder there ("run", "sweep", ...), replaced once the new
+    one is complete; "" when there is none."""
 
 
 def _refuse(shown: str, problem: str) -> InputError:
@@ -143,11 +144,6 @@ def _check_replaceable(shown: str, target: Path, kind: FolderKind) -> None:
     marker = read_marker(target)
     if marker is None:
         raise _refuse(shown, "exists and is not an optimodel run folder; choose another --out or remove it")
-    found_kind = marker.get("kind", kind.value)
-    if found_kind != kind.value:
-        raise _refuse(
-            shown, f"is an optimodel {found_kind} folder, not a {kind.value} folder; choose another --out or remove it"
-        )
     foreign = foreign_entries(target, marker)
     if foreign:
         more = f" and {len(foreign) - SHOWN_ENTRIES} more" if len(foreign) > SHOWN_ENTRIES else ""
@@ -179,7 +175,10 @@ def plan_folder(path: str | Path, kind: FolderKind, reads: Iterable[Path] = ()) 
             raise _refuse(shown, f"holds {display_path(read)}, which this command reads; choose another --out")
     _check_replaceable(shown, target, kind)
     _check_writable(shown, target)
-    return FolderPlan(shown, target, kind, replaces=target.is_dir() and any(target.iterdir()))
+    replaces = ""
+    if target.is_dir() and any(target.iterdir()):
+        replaces = str((read_marker(target) or {}).get("kind", "run"))
+    return FolderPlan(shown, target, kind, replaces=replaces)
 
 
 def _unique_sibling(target: Path, label: str) -> Path:

@@ -104,13 +104,14 @@ def test_a_run_folder_holding_a_users_file_is_not_replaced(case: Path) -> None:
     assert tree(out) == before
 
 
-def test_a_run_folder_is_not_replaced_by_another_kind(case: Path) -> None:
+def test_a_folder_of_another_kind_is_replaced_and_named(case: Path) -> None:
+    # Contract section 8: any folder that holds the marker may be replaced; the command says what.
     out = case / "out"
     assert run_cli("solve", str(case / SCENARIO), "--out", str(out)).returncode == 0
-    before = tree(out)
     completed = run_cli("data", "generate", "--firms", "8", "--out", str(out))
-    assert completed.returncode == 2 and "is an optimodel run folder, not a dataset folder" in completed.stderr
-    assert tree(out) == before
+    assert completed.returncode == 0, completed.stderr
+    assert "(replacing the earlier run folder there)" in completed.stdout
+    assert json.loads((out / ".optimodel-run").read_text())["kind"] == "dataset"
 
 
 def test_a_report_inside_a_run_folder_does_not_block_the_next_run(case: Path) -> None:
