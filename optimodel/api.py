@@ -158,6 +158,7 @@ def result_for(
         )
         emit([bounded])
         result.summary["warnings"].append(bounded.as_dict())
+    _report_scenario_years(scenario, data, result)
     result.cbam = cbam_exposure(scenario, result.sectors, result.firms, result.prices)
     result.inputs = {
         table: path
@@ -166,6 +167,33 @@ def result_for(
     }
     result.reads = scenario.files
     return result
+
+
+def _report_scenario_years(scenario: Scenario, data: ModelData, result: Result) -> None:
+    """Keep only the scenario's years in the contract tables (after the certificate has checked
+    every modelled year); summary.json ``horizon`` records the settings and, for look-ahead
+    years, their prices and bank (contract section 11)."""
+    horizon = scenario.horizon
+    lookahead = [year for year in data.years if year not in data.reported_years]
+    result.summary["horizon"] = {
+        "lookahead_years": horizon.lookahead_years,
+        "lookahead_cap_decline": horizon.lookahead_cap_decline,
+        "terminal_bank_value": horizon.terminal_bank_value,
+        "terminal_bank_min_tco2e": horizon.terminal_bank_min_tco2e,
+        "foresight_years": horizon.foresight_years,
+        "modelled_years": list(data.years),
+    }
+    if not lookahead:
+        return
+    beyond = result.prices["year"].isin(lookahead)
+    bank = result.markets.set_index(["market", "year"])["bank_end_tco2e"]
+    result.summary["horizon"]["lookahead"] = [
+        {**row, "bank_end_tco2e": float(bank[(row["market"], row["year"])])}
+        for row in result.prices[beyond][["market", "year", "price", "price_low", "price_high"]].to_dict("records")
+    ]
+    for name in ("prices", "markets", "sectors", "firms", "options"):
+        table = getattr(result, name)
+        setattr(result, name, table[~table["year"].isin(lookahead)].reset_index(drop=True))
 
 
 def package_versions() -> dict[str, str]:

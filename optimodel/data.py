@@ -433,6 +433,8 @@ class ModelData:
     """SHA-256 of every input file."""
     families: dict[str, Any] = field(default_factory=dict)
     """Family name -> the data its ``PolicyFamily.prepare`` made from the scenario (scaled)."""
+    reported_years: tuple[int, ...] = ()
+    """The scenario's years: ``years`` less the look-ahead years, which are solved, not reported."""
 
 
 def file_sha256(path: Path) -> str:
@@ -456,7 +458,8 @@ def load_data(scenario: Scenario, max_memory: int | None = None, progress=None) 
     step("firms")
     scenario_file = display_path(scenario.source) if scenario.source else "scenario"
     gwp = resolve_gwp(scenario.gwp)
-    years = tuple(scenario.years)
+    # The modelled years: the scenario's, then its look-ahead years (solved, never reported).
+    years = scenario.modelled_years
     year_position = {year: position for position, year in enumerate(years)}
     market_of_sector = scenario.market_of_sector()
     markets = tuple(scenario.market_policies())
@@ -488,7 +491,7 @@ def load_data(scenario: Scenario, max_memory: int | None = None, progress=None) 
     emissions["gas"] = _normalised_gases(emissions["gas"])
     _reject_unknown(emissions, "gas", pd.Index(gwp), emissions_where, "gas (not in the GWP table)")
     _reject_duplicates(emissions, ["firm_id", "year", "gas"], emissions_where, "firm, year and gas")
-    emissions = emissions[emissions["firm_id"].isin(firm_position.index) & emissions["year"].isin(years)]
+    emissions = _held_through_lookahead(emissions[emissions["firm_id"].isin(firm_position.index)], scenario)
     baseline_tco2e = emissions["baseline_t"].to_numpy() * emissions["gas"].map(gwp).to_numpy()
     firm_of_row = firm_position.loc[emissions["firm_id"]].to_numpy()
     year_of_row = emissions["year"].map(year_position).to_numpy(dtype=np.int64)
@@ -510,7 +513,7 @@ def load_data(scenario: Scenario, max_memory: int | None = None, progress=None) 
     _reject_unknown(options, "firm_id", all_firm_ids, options_where, "firm_id")
     options["gas"] = _normalised_gases(options["gas"])
     _reject_unknown(options, "gas", pd.Index(gwp), options_where, "gas (not in the GWP table)")
-    steps = _expand_steps(options, years, options_where)
+    steps = _expand_steps(_held_through_lookahead(options, scenario), years, options_where)
     steps = steps[steps["firm_id"].isin(firm_position.index)]
     steps = _scale_steps(steps, firm_position, covered, year_position, gwp, scaling)
     steps, baseline_limits = _cap_at_baselines(steps, baselines)
@@ -546,6 +549,7 @@ def load_data(scenario: Scenario, max_memory: int | None = None, progress=None) 
         offset_steps=offset_steps,
         scaling=scaling,
         input_hashes=hashes,
+        reported_years=tuple(scenario.years),
     )
     return dataclasses.replace(data, families=_family_data(scenario, data))
 
@@ -586,6 +590,20 @@ def _firm_year_totals(baselines: pd.DataFrame, n_firms: int, n_years: int) -> pd
     np.add.at(totals, (baselines["firm"].to_numpy(), baselines["year"].to_numpy()), baselines["baseline_scaled"].to_numpy())
     firm_index, year_index = np.meshgrid(np.arange(n_firms), np.arange(n_years), indexing="ij")
     return pd.DataFrame({"firm": firm_index.ravel(), "year": year_index.ravel(), "baseline_scaled": totals.ravel()})
+
+
+def _held_through_lookahead(table: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """The rows of the scenario's years (and rows with a blank year, which hold for every year),
+    plus for each look-ahead year a copy of the last scenario year's rows: contract section 11
+    holds baselines, options and activity at the last year's values. Rows keep their table row
+    numbers for messages."""
+    years = scenario.years
+    kept = table[table["year"].isin(years) | table["year"].isna()]
+    lookahead = scenario.modelled_years[len(years):]
+    if not lookahead:
+        return kept
+    last = kept[kept["year"] == years[-1]]
+    return pd.concat([kept, *(last.assign(year=float(year)) for year in lookahead)], ignore_index=True)
 
 
 def _expand_steps(options: pd.DataFrame, years: tuple[int, ...], where: str) -> pd.DataFrame:
@@ -657,18 +675,30 @@ def _sector_years(
     for sector_position, sector in enumerate(sectors):
         policy = scenario.sectors[sector]
         market = markets.index(market_of_sector[sector])
-        for year_position, year in enumerate(scenario.years):
-            cap = policy.cap_tco2e.get(year)
+        for year_position, year in enumerate(scenario.modelled_years):
+            cap, benchmark = _cap_or_benchmark(scenario, policy, year)
             rows.append(
                 {
                     "sector": sector_position,
                     "year": year_position,
                     "market": market,
                     "cap_scaled": np.nan if cap is None else scaling.to_model(cap),
-                    "benchmark": policy.benchmark.get(year, np.nan),
+                    "benchmark": np.nan if benchmark is None else benchmark,
                 }
             )
     return pd.DataFrame(rows)
+
+
+def _cap_or_benchmark(scenario: Scenario, policy, year: int) -> tuple[float | None, float | None]:
+    """A sector-year's cap or benchmark. A look-ahead year without one of its own continues the
+    last scenario year's, declining at ``horizon.lookahead_cap_decline`` and compounding."""
+    if year in policy.cap_tco2e or year in policy.benchmark or year <= scenario.years[-1]:
+        return policy.cap_tco2e.get(year), policy.benchmark.get(year)
+    last = scenario.years[-1]
+    factor = (1.0 - scenario.horizon.lookahead_cap_decline) ** (year - last)
+    if last in policy.cap_tco2e:
+        return policy.cap_tco2e[last] * factor, None
+    return None, policy.benchmark[last] * factor
 
 
 def _activity(
@@ -686,7 +716,7 @@ def _activity(
     table = read_table(scenario.data.activity, ACTIVITY)
     _reject_unknown(table, "firm_id", all_firm_ids, where, "firm_id")
     _reject_duplicates(table, ["firm_id", "year"], where, "firm and year")
-    table = table[table["firm_id"].isin(firm_position.index) & table["year"].isin(list(year_position))]
+    table = _held_through_lookahead(table[table["firm_id"].isin(firm_position.index)], scenario)
     activity = pd.DataFrame(
         {
             "firm": firm_position.loc[table["firm_id"]].to_numpy(),

@@ -102,7 +102,8 @@ def _years(years: Iterable[int]) -> str:
 def scenario_warnings(scenario) -> list[InputWarning]:
     """Warnings found in the scenario alone, one per kind."""
     found: list[InputWarning] = []
-    years = set(scenario.years)
+    # Years the model solves: the scenario's and its look-ahead years (whose caps may be given).
+    years = set(scenario.modelled_years)
     span = f"{scenario.years[0]}-{scenario.years[-1]}" if len(scenario.years) > 1 else str(scenario.years[0])
     for sector, policy in scenario.covered_sectors.items():
         for key in ("cap_tco2e", "benchmark"):

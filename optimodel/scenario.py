@@ -164,6 +164,31 @@ class SolverOptions(_Closed):
     They need an optimal basis: after PDLP, which has none, dual simplex solves again."""
 
 
+MAX_LOOKAHEAD_YEARS = 100
+"""More look-ahead years than this is a typo (a century past the scenario)."""
+
+
+class HorizonOptions(_Closed):
+    """How the model sees beyond the scenario's years (contract section 11)."""
+
+    lookahead_years: int = Field(default=0, ge=0, le=MAX_LOOKAHEAD_YEARS)
+    """Consecutive years after the last scenario year that are solved but not reported in the
+    contract tables. Their baselines, options and activity are the last scenario year's; their caps
+    are given in cap_tco2e, or else decline from the last scenario year's cap (or benchmark) at
+    ``lookahead_cap_decline``, compounding."""
+    lookahead_cap_decline: float = Field(default=0.0, ge=0.0, lt=1.0)
+    """Yearly decline of caps (and benchmarks) through the look-ahead years (0.02 is 2 %/yr)."""
+    terminal_bank_value: float | None = Field(default=None, ge=0.0, le=MAX_PRICE, allow_inf_nan=False)
+    """Each allowance banked out of the last modelled year is worth this (money of that year);
+    default: a leftover bank is worthless. Applies to markets that bank."""
+    terminal_bank_min_tco2e: float | None = Field(default=None, ge=0.0, le=MAX_SCENARIO_QUANTITY, allow_inf_nan=False)
+    """The bank out of the last modelled year is at least this, in each market that banks."""
+    foresight_years: int | None = Field(default=None, ge=1)
+    """Limited foresight (a rolling horizon of this many years). At or above the number of
+    modelled years it is perfect foresight, one solve; shorter windows are not available yet and
+    are refused."""
+
+
 class Scenario(_Closed):
     """One policy case: the years, gases, covered sectors, markets and their instruments."""
 
@@ -192,6 +217,8 @@ class Scenario(_Closed):
     """HiGHS settings."""
     cbam: CbamPolicy | None = None
     """EU CBAM exposure of exporters; none computed when absent."""
+    horizon: HorizonOptions = Field(default_factory=HorizonOptions)
+    """Look-ahead years, terminal conditions on the bank, foresight (contract section 11)."""
 
     _source: Path | None = PrivateAttr(default=None)
     _resolved: dict[str, Any] = PrivateAttr(default_factory=dict)
@@ -247,6 +274,12 @@ class Scenario(_Closed):
     def resolved(self) -> dict[str, Any]:
         """The scenario as a plain dict after following ``extends`` (for run records)."""
         return self._resolved
+
+    @property
+    def modelled_years(self) -> tuple[int, ...]:
+        """The scenario's years, then its look-ahead years (solved, not reported)."""
+        last = self.years[-1]
+        return (*self.years, *range(last + 1, last + 1 + self.horizon.lookahead_years))
 
     @property
     def covered_sectors(self) -> dict[str, SectorPolicy]:
@@ -473,6 +506,17 @@ def check_scenario(scenario: Scenario, file: str) -> None:
         for sector in scenario.cbam.export_share:
             if sector not in scenario.sectors:
                 raise InputError(f"unknown sector {sector!r}", file=file, key=f"cbam.export_share.{sector}")
+    horizon = scenario.horizon
+    if horizon.foresight_years is not None and horizon.foresight_years < len(scenario.modelled_years):
+        raise InputError(
+            f"limited foresight shorter than the {len(scenario.modelled_years)} modelled years is not available yet; "
+            "leave foresight_years out (perfect foresight) or set it to at least that",
+            file=file,
+            key="horizon.foresight_years",
+        )
+    terminal = horizon.terminal_bank_value is not None or horizon.terminal_bank_min_tco2e is not None
+    if terminal and not any(policy.banking for policy in scenario.market_policies().values()):
+        raise InputError("terminal conditions on the bank need a market with banking = true", file=file, key="horizon")
     for market, policy in scenario.markets.items():
         if (
             policy.price_floor is not None

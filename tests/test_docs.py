@@ -51,7 +51,8 @@ def test_every_scenario_field_has_a_docstring():
     from optimodel import scenario as scenario_module
 
     models = [scenario_module.Scenario, scenario_module.DataPaths, scenario_module.SectorPolicy, scenario_module.MarketPolicy,
-              scenario_module.OffsetStep, scenario_module.SolverOptions, scenario_module.CbamPolicy]
+              scenario_module.OffsetStep, scenario_module.SolverOptions, scenario_module.CbamPolicy,
+              scenario_module.HorizonOptions]
     for model in models:
         for name, field in model.model_fields.items():
             assert field.description, f"{model.__name__}.{name} has no docstring"

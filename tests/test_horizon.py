@@ -1,0 +1,129 @@
+"""Look-ahead years and terminal conditions on the bank (contract section 11), hand-derived.
+
+The look-ahead is checked against a different formulation of the same problem: the explicit
+longer scenario, whose tables repeat the last year's rows and whose caps decline by hand,
+restricted to the reported years.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from builders import one_sector_case, run_cli, write_case
+
+import optimodel
+
+FIRMS = [{"firm_id": "P1", "sector": "power"}, {"firm_id": "S1", "sector": "steel"}]
+STEPS = [("P1", "efficiency", 20.0, 10.0), ("P1", "ccs", 30.0, 50.0), ("S1", "scrap_eaf", 10.0, 30.0), ("S1", "hydrogen_dri", 40.0, 80.0)]
+BASELINES = {"P1": 100.0, "S1": 80.0}
+
+
+def two_firms(folder: Path, years: list[int], caps: dict[int, float], horizon: dict | None = None) -> Path:
+    """The README's two firms (baselines and options every year), banking at 10 % discounting."""
+    emissions = [{"firm_id": firm, "year": year, "gas": "CO2", "baseline_t": value} for year in years for firm, value in BASELINES.items()]
+    options = [
+        {"firm_id": firm, "option": option, "gas": "CO2", "potential_t": potential, "cost_per_t": cost, "year": year}
+        for year in years
+        for firm, option, potential, cost in STEPS
+    ]
+    scenario = {
+        "years": years,
+        "discount_rate": 0.1,
+        "sectors": {sector: {"cap_tco2e": {str(year): cap for year, cap in caps.items()}} for sector in ("power", "steel")},
+        "markets": {"national": {"sectors": ["power", "steel"], "banking": True}},
+    }
+    if horizon:
+        scenario["horizon"] = horizon
+    return write_case(folder, firms=FIRMS, emissions=emissions, options=options, scenario=scenario)
+
+
+def test_lookahead_equals_the_explicit_longer_scenario_restricted_to_the_reported_years(tmp_path):
+    # Caps 70, 60 per sector and two look-ahead years declining 10 %/yr: 54 and 48.6.
+    short = two_firms(tmp_path / "short", [2025, 2026], {2025: 70.0, 2026: 60.0}, {"lookahead_years": 2, "lookahead_cap_decline": 0.1})
+    long = two_firms(tmp_path / "long", [2025, 2026, 2027, 2028], {2025: 70.0, 2026: 60.0, 2027: 54.0, 2028: 48.6})
+    looked = optimodel.solve(optimodel.load_scenario(short))
+    explicit = optimodel.solve(optimodel.load_scenario(long))
+    reported = explicit.prices["year"] <= 2026
+    pd.testing.assert_frame_equal(looked.prices, explicit.prices[reported].reset_index(drop=True), rtol=1e-9, atol=1e-9)
+    for name in ("markets", "sectors", "firms", "options"):
+        table = getattr(explicit, name)
+        pd.testing.assert_frame_equal(getattr(looked, name), table[table["year"] <= 2026].reset_index(drop=True), rtol=1e-9, atol=1e-9)
+    lookahead = pd.DataFrame(looked.summary["horizon"]["lookahead"])
+    beyond = explicit.markets[explicit.markets["year"] > 2026].reset_index(drop=True)
+    assert lookahead["year"].tolist() == [2027, 2028]
+    assert lookahead["price"].tolist() == pytest.approx(explicit.prices[~reported]["price"].tolist())
+    assert lookahead["bank_end_tco2e"].tolist() == pytest.approx(beyond["bank_end_tco2e"].tolist())
+    assert looked.summary["objective"] == pytest.approx(explicit.summary["objective"])
+    # The look-ahead changes the reported prices: without it 2025-2026 clear differently.
+    alone = optimodel.solve(optimodel.load_scenario(two_firms(tmp_path / "alone", [2025, 2026], {2025: 70.0, 2026: 60.0})))
+    assert alone.prices["price"].tolist() != pytest.approx(looked.prices["price"].tolist())
+
+
+def test_lookahead_rows_of_the_tables_are_the_last_years(tmp_path):
+    # The tables' own rows for a look-ahead year are not used: the data are held at 2026's.
+    long = two_firms(tmp_path / "long", [2025, 2026, 2027], {2025: 70.0, 2026: 60.0, 2027: 60.0})
+    held = two_firms(tmp_path / "held", [2025, 2026], {2025: 70.0, 2026: 60.0}, {"lookahead_years": 1})
+    emissions = pd.read_csv(tmp_path / "long" / "emissions.csv")
+    emissions.loc[emissions["year"] == 2027, "baseline_t"] = 500.0  # ignored by the look-ahead
+    emissions.to_csv(tmp_path / "held" / "emissions.csv", index=False)
+    looked = optimodel.solve(optimodel.load_scenario(held))
+    explicit = optimodel.solve(optimodel.load_scenario(long))
+    assert looked.prices["price"].tolist() == pytest.approx(explicit.prices["price"].tolist()[:2])
+
+
+def banked_case(folder: Path, horizon: dict) -> Path:
+    """One firm of 100 t capped at 100 t (nothing to abate), steps 20 t at 10 and 20 t at 40, banking."""
+    return one_sector_case(
+        folder, {"A": 100.0}, [("A", 20.0, 10.0), ("A", 20.0, 40.0)], cap=100.0,
+        extra={"markets": {"national": {"sectors": ["power"], "banking": True}}, "horizon": horizon},
+    )
+
+
+def test_a_terminal_bank_value_sets_the_last_years_price_while_the_bank_is_positive(tmp_path):
+    # Each banked allowance is worth 30: abating the 20 t at 10 and banking them pays, the step
+    # at 40 does not. The bank is 20 t, and the price is 30 on both sides.
+    result = optimodel.solve(optimodel.load_scenario(banked_case(tmp_path, {"terminal_bank_value": 30.0})))
+    assert result.prices[["price", "price_low", "price_high"]].iloc[0].tolist() == pytest.approx([30.0, 30.0, 30.0])
+    assert result.markets["bank_end_tco2e"].tolist() == pytest.approx([20.0])
+    assert result.summary["objective"] == pytest.approx(20 * 10 - 20 * 30)
+    # Worthless without it: nothing is abated and the price is 0.
+    plain = optimodel.solve(optimodel.load_scenario(banked_case(tmp_path / "plain", {})))
+    assert plain.prices["price"].tolist() == [0.0] and plain.markets["bank_end_tco2e"].tolist() == [0.0]
+
+
+def test_a_terminal_minimum_bank_prices_the_step_that_fills_it(tmp_path):
+    # At least 15 t must be banked: 15 t of the step at 10, partly used: price 10.
+    result = optimodel.solve(optimodel.load_scenario(banked_case(tmp_path, {"terminal_bank_min_tco2e": 15.0})))
+    assert result.prices[["price", "price_low", "price_high"]].iloc[0].tolist() == pytest.approx([10.0, 10.0, 10.0])
+    assert result.markets["bank_end_tco2e"].tolist() == pytest.approx([15.0])
+
+
+def test_foresight_shorter_than_the_horizon_is_refused_and_full_foresight_is_one_solve(tmp_path):
+    path = two_firms(tmp_path / "a", [2025, 2026], {2025: 70.0, 2026: 60.0}, {"foresight_years": 1})
+    with pytest.raises(optimodel.InputError, match="key horizon.foresight_years: limited foresight shorter than the 2"):
+        optimodel.load_scenario(path)
+    full = two_firms(tmp_path / "b", [2025, 2026], {2025: 70.0, 2026: 60.0}, {"foresight_years": 2})
+    plain = two_firms(tmp_path / "c", [2025, 2026], {2025: 70.0, 2026: 60.0})
+    assert optimodel.solve(optimodel.load_scenario(full)).prices.equals(optimodel.solve(optimodel.load_scenario(plain)).prices)
+
+
+def test_terminal_conditions_need_a_banking_market(tmp_path):
+    path = one_sector_case(tmp_path, {"A": 100.0}, [("A", 20.0, 10.0)], cap=100.0, extra={"horizon": {"terminal_bank_value": 30.0}})
+    with pytest.raises(optimodel.InputError, match="key horizon: terminal conditions on the bank need a market with banking"):
+        optimodel.load_scenario(path)
+
+
+def test_the_cli_reports_only_the_scenarios_years_and_records_the_lookahead(tmp_path):
+    path = two_firms(tmp_path, [2025, 2026], {2025: 70.0, 2026: 60.0, 2027: 50.0}, {"lookahead_years": 1})
+    completed = run_cli("solve", str(path), "--out", str(tmp_path / "out"))
+    assert completed.returncode == 0, completed.stderr
+    # A cap given for a look-ahead year is used, and no year is outside the modelled ones.
+    assert "warning:" not in completed.stderr
+    for name in ("prices", "markets", "sectors", "firms", "options"):
+        assert set(pd.read_csv(tmp_path / "out" / f"{name}.csv")["year"]) == {2025, 2026}, name
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["horizon"]["modelled_years"] == [2025, 2026, 2027]
+    assert [entry["year"] for entry in summary["horizon"]["lookahead"]] == [2027]
