@@ -16,6 +16,7 @@ from .cbam import cbam_exposure
 from .certificate import certify_lp, verify
 from .data import ModelData, load_data
 from .diagnose import constant_shortfalls, diagnose_infeasible, infeasible_lp_error, presolve_shortfalls, shortfall_error
+from .horizon import hold_bank, limited, roll
 from .memory import check_building
 from .model import build_model
 from .plausibility import InputWarning, WarningCode, data_warnings, emit, one_per_kind, scenario_warnings
@@ -26,10 +27,10 @@ from .solver import (
     ConstantRowInfeasible,
     Infeasible,
     LpSolution,
+    LpSolver,
     compile_model,
     prices_from_duals,
     resolved_method,
-    solve_lp,
 )
 
 log = logging.getLogger(__name__)
@@ -78,8 +79,15 @@ def _solve(scenario: Scenario, data: ModelData | None, max_memory: int | None, p
     built = time.perf_counter()
     log.info("built the LP (%d rows, %d columns, %d nonzeros) in %.2f s", *compiled.shape, compiled.matrix.nnz, built - loaded)
     step("solve")
+    plan = None
+    solver = LpSolver(compiled, scenario)
+    if limited(scenario):
+        # Limited foresight: the windows decide each year's bank and price; the whole horizon is
+        # then solved once with the bank held there, for every other decision (horizon.py).
+        plan = roll(scenario, data)
+        hold_bank(compiled, solver, plan)
     try:
-        solution = solve_lp(compiled, scenario)
+        solution = solver.solve()
     except Infeasible:
         raise infeasible_lp_error(compiled, data, scenario) from None
     solved = time.perf_counter()
@@ -88,7 +96,9 @@ def _solve(scenario: Scenario, data: ModelData | None, max_memory: int | None, p
         solution.status, solved - built - solution.interval_seconds, solution.interval_seconds,
     )
     step("results")
-    result = result_for(scenario, data, compiled, solution, warnings)
+    result = result_for(scenario, data, compiled, solution, warnings, prices=plan.prices if plan else None)
+    if plan is not None:
+        result.summary["horizon"]["rolling"] = {"windows": plan.windows, "seconds": round(plan.seconds, 3)}
     result.summary["timings"] = {
         "load": round(loaded - started, 3),
         "build": round(built - loaded, 3),
@@ -113,15 +123,22 @@ def input_warnings(scenario: Scenario, data: ModelData) -> list[InputWarning]:
 
 
 def result_for(
-    scenario: Scenario, data: ModelData, compiled: CompiledLp, solution: LpSolution, warnings: list[InputWarning] | None = None
+    scenario: Scenario,
+    data: ModelData,
+    compiled: CompiledLp,
+    solution: LpSolution,
+    warnings: list[InputWarning] | None = None,
+    prices: dict[tuple[str, int], dict[str, float]] | None = None,
 ) -> Result:
     """Prices from the duals, the result tables, and the run summary (without timings).
-    ``warnings`` are those already found for this scenario and data (found again when None)."""
+    ``warnings`` are those already found for this scenario and data (found again when None).
+    ``prices`` replaces the duals of this solve (a rolling horizon's come from its windows)."""
     if warnings is None:
         warnings = input_warnings(scenario, data)
     # The raw solution is certified before any rounding or clamping turns duals into prices.
     lp_checks = certify_lp(compiled, solution)
-    prices = prices_from_duals(solution, compiled, data)
+    if prices is None:
+        prices = prices_from_duals(solution, compiled, data)
     result = make_result(scenario, data, compiled, solution, prices)
     result.summary = {
         "scenario": scenario.name,

@@ -184,9 +184,10 @@ class HorizonOptions(_Closed):
     terminal_bank_min_tco2e: float | None = Field(default=None, ge=0.0, le=MAX_SCENARIO_QUANTITY, allow_inf_nan=False)
     """The bank out of the last modelled year is at least this, in each market that banks."""
     foresight_years: int | None = Field(default=None, ge=1)
-    """Limited foresight (a rolling horizon of this many years). At or above the number of
-    modelled years it is perfect foresight, one solve; shorter windows are not available yet and
-    are refused."""
+    """Limited foresight: year t is decided by solving years t .. t + foresight_years - 1 (within
+    the modelled years) with the bank into t fixed from the year before, and its price is its dual
+    in that window. At or above the number of modelled years it is perfect foresight (one solve);
+    default: perfect foresight."""
 
 
 class Scenario(_Closed):
@@ -507,13 +508,6 @@ def check_scenario(scenario: Scenario, file: str) -> None:
             if sector not in scenario.sectors:
                 raise InputError(f"unknown sector {sector!r}", file=file, key=f"cbam.export_share.{sector}")
     horizon = scenario.horizon
-    if horizon.foresight_years is not None and horizon.foresight_years < len(scenario.modelled_years):
-        raise InputError(
-            f"limited foresight shorter than the {len(scenario.modelled_years)} modelled years is not available yet; "
-            "leave foresight_years out (perfect foresight) or set it to at least that",
-            file=file,
-            key="horizon.foresight_years",
-        )
     terminal = horizon.terminal_bank_value is not None or horizon.terminal_bank_min_tco2e is not None
     if terminal and not any(policy.banking for policy in scenario.market_policies().values()):
         raise InputError("terminal conditions on the bank need a market with banking = true", file=file, key="horizon")

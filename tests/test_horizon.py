@@ -101,13 +101,61 @@ def test_a_terminal_minimum_bank_prices_the_step_that_fills_it(tmp_path):
     assert result.markets["bank_end_tco2e"].tolist() == pytest.approx([15.0])
 
 
-def test_foresight_shorter_than_the_horizon_is_refused_and_full_foresight_is_one_solve(tmp_path):
-    path = two_firms(tmp_path / "a", [2025, 2026], {2025: 70.0, 2026: 60.0}, {"foresight_years": 1})
-    with pytest.raises(optimodel.InputError, match="key horizon.foresight_years: limited foresight shorter than the 2"):
-        optimodel.load_scenario(path)
-    full = two_firms(tmp_path / "b", [2025, 2026], {2025: 70.0, 2026: 60.0}, {"foresight_years": 2})
-    plain = two_firms(tmp_path / "c", [2025, 2026], {2025: 70.0, 2026: 60.0})
-    assert optimodel.solve(optimodel.load_scenario(full)).prices.equals(optimodel.solve(optimodel.load_scenario(plain)).prices)
+CAPS = {2025: 70.0, 2026: 60.0, 2027: 50.0}
+"""Per sector; the two firms must abate 40, 60 and 80 t. Each year's cheap capacity is 60 t
+(20 at 10, 10 at 30, 30 at 50), then hydrogen DRI at 80. Discounting at 10 %."""
+
+
+def rolled(folder: Path, foresight: int | None) -> optimodel.Result:
+    horizon = {"foresight_years": foresight} if foresight else {}
+    return optimodel.solve(optimodel.load_scenario(two_firms(folder, [2025, 2026, 2027], CAPS, horizon)))
+
+
+def intervals(result: optimodel.Result) -> list[float]:
+    """price, price_low, price_high of each year in turn, flattened for pytest.approx."""
+    return result.prices[["price", "price_low", "price_high"]].to_numpy().ravel().tolist()
+
+
+def test_foresight_one_gives_the_prices_without_banking(tmp_path):
+    # Each year alone: 40 t ends 10 t into CCS (50); 60 t ends CCS exactly ([50, 80]); 80 t is 20 t
+    # of hydrogen (80). The same scenario with banking off gives the same.
+    result = rolled(tmp_path / "one", 1)
+    assert intervals(result) == pytest.approx([50, 50, 50, 50, 50, 80, 80, 80, 80])
+    assert result.markets["bank_end_tco2e"].tolist() == [0.0, 0.0, 0.0]
+    path = two_firms(tmp_path / "no-bank", [2025, 2026, 2027], CAPS)
+    path.write_text(path.read_text().replace("banking = true", "banking = false"))
+    assert intervals(optimodel.solve(optimodel.load_scenario(path))) == pytest.approx(intervals(result))
+
+
+def test_full_foresight_is_the_hotelling_path(tmp_path):
+    # 180 t over three years, 60 t of cheap capacity a year: every year abates 60 t, banking 20 t
+    # in 2025 for 2027. Prices rise at 10 %, each within its step [50, 80]: 2025 in [50, 80/1.21].
+    for foresight in (None, 3):
+        result = rolled(tmp_path / f"full-{foresight}", foresight)
+        assert intervals(result) == pytest.approx([50, 50, 80 / 1.21, 55, 55, 80 / 1.1, 60.5, 60.5, 80])
+        assert result.markets["bank_end_tco2e"].tolist() == pytest.approx([20.0, 20.0, 0.0])
+        assert "rolling" not in result.summary["horizon"]
+
+
+def test_a_two_year_window_gives_the_hand_derived_rolling_solution(tmp_path):
+    # Window 2025-26: 2026's 60 t fit its own cheap capacity, so nothing is banked and 2025 prices
+    # alone at 50. Window 2026-27: 2027 needs 20 t of hydrogen at 80 (72.73 in 2026 money), cheaper
+    # than hydrogen in 2026 (80): nothing is banked, and one more 2026 allowance, banked, saves
+    # 72.73: 2026 in [72.73, 80]. Window 2027: hydrogen, 80.
+    result = rolled(tmp_path, 2)
+    assert intervals(result) == pytest.approx([50, 50, 50, 80 / 1.1, 80 / 1.1, 80, 80, 80, 80])
+    assert result.markets["bank_end_tco2e"].tolist() == pytest.approx([0.0, 0.0, 0.0])
+    assert result.summary["horizon"]["rolling"]["windows"] == 3
+    assert result.summary["checks"]["objective_gap"] < 1e-6
+
+
+def test_a_window_cannot_borrow_from_a_year_it_does_not_see(tmp_path):
+    # Borrowing up to all of next year's issue, foresight 1: each window is one year, so nothing is
+    # borrowed and the prices are those without banking.
+    path = two_firms(tmp_path, [2025, 2026, 2027], CAPS, {"foresight_years": 1})
+    path.write_text(path.read_text().replace("banking = true", "banking = true\nborrowing = 1.0"))
+    result = optimodel.solve(optimodel.load_scenario(path))
+    assert intervals(result) == pytest.approx([50, 50, 50, 50, 50, 80, 80, 80, 80])
 
 
 def test_terminal_conditions_need_a_banking_market(tmp_path):
