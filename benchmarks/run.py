@@ -78,12 +78,31 @@ def command_seconds(*arguments: str) -> float:
     return round(time.perf_counter() - started, 2)
 
 
+def horizon_costs() -> dict:
+    """The default's command time against the same with foresight 3 (a rolling horizon) and with
+    a look-ahead to 2045 (contract section 11); each the best of three runs."""
+    default = instance(1)
+    with tempfile.TemporaryDirectory() as folder:
+        variants = {
+            "one_solve": default,
+            "foresight_3": Path(folder) / "foresight.toml",
+            "lookahead_2045": ROOT / "scenarios" / "lookahead-2045.toml",
+        }
+        variants["foresight_3"].write_text(f'extends = "{default}"\nname = "foresight-3"\n[horizon]\nforesight_years = 3\n')
+        seconds = {
+            name: min(command_seconds("-q", "solve", str(path), "--out", f"{folder}/{name}-{run}") for run in range(3))
+            for name, path in variants.items()
+        }
+    return {**seconds, "foresight_3_ratio": round(seconds["foresight_3"] / seconds["one_solve"], 2)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scales", type=int, nargs="+", default=[1, 3, 10])
     parser.add_argument("--sweep-points", type=int, default=20)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--phases", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--horizon", action="store_true", help="only: one solve against foresight 3 and a look-ahead to 2045")
     arguments = parser.parse_args()
     if arguments.phases:
         print(json.dumps(measure_phases(arguments.phases)))
@@ -99,6 +118,10 @@ def main() -> None:
         "highs": highs_version(),
         "scales": {},
     }
+    if arguments.horizon:
+        record["horizon"] = horizon_costs()
+        print(f"horizon: {record['horizon']}", flush=True)
+        arguments.scales, arguments.sweep_points = [], 0
     with tempfile.TemporaryDirectory() as folder:
         for scale in arguments.scales:
             scenario = instance(scale)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import logging
 import sys
 import traceback
@@ -40,6 +41,13 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
     sweep.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler")
     sweep.add_argument("--out", type=Path, default=None, help="output folder (default runs/<name>-sweep)")
+    horizon = commands.add_parser("horizon", help="how the prices depend on the end year and on foresight")
+    horizon.add_argument("scenario", type=Path)
+    horizon.add_argument("--ends", default=None, metavar="Y1,Y2,...",
+                         help="end years to try (cut the scenario, or look ahead past its last year); default: the last four odd steps")
+    horizon.add_argument("--foresight", default=None, metavar="F1,F2,...",
+                         help="years of foresight to try, 'all' for perfect foresight")
+    horizon.add_argument("--out", type=Path, default=None, help="output folder (default runs/<name>-horizon)")
     check = commands.add_parser("check", help="solve and compare the prices with a stored prices.csv")
     check.add_argument("scenario", type=Path)
     check.add_argument("--expect", type=Path, required=True, help="prices.csv with market, year, price")
@@ -201,6 +209,84 @@ def command_sweep(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def _whole_numbers(text: str, option: str, allow_all: bool = False) -> list[int | None]:
+    values: list[int | None] = []
+    for part in text.split(","):
+        part = part.strip()
+        if allow_all and part == "all":
+            values.append(None)
+        elif part.isdigit() and int(part) > 0:
+            values.append(int(part))
+        else:
+            from .errors import InputError
+
+            raise InputError(f"{part!r} is not a positive whole number{' or all' if allow_all else ''}", key=option)
+    return values
+
+
+def command_horizon(arguments: argparse.Namespace) -> int:
+    from pyomo.common.gc_manager import PauseGC
+
+    from .horizon import Variant, study
+    from .outputs import FolderKind, plan_folder
+    from .plausibility import emit
+    from .results import rounded
+    from .scenario import load_scenario
+
+    scenario = load_scenario(arguments.scenario)
+    plan = plan_folder(arguments.out or Path("runs") / f"{scenario.name}-horizon", FolderKind.horizon, reads=scenario.files)
+    variants: list[Variant] = []
+    if arguments.ends:
+        ends = _whole_numbers(arguments.ends, "--ends")
+        early = [year for year in ends if year is None or year < scenario.years[0]]
+        if early:
+            from .errors import InputError
+
+            raise InputError(f"{early[0]} is before the scenario's first year {scenario.years[0]}", key="--ends")
+        variants += [Variant(end_year=year) for year in ends]
+    if arguments.foresight:
+        variants += [Variant(foresight=years) for years in _whole_numbers(arguments.foresight, "--foresight", allow_all=True)]
+    if not variants:
+        last = scenario.years[-1]
+        variants = [Variant(end_year=year) for year in (last - 6, last - 4, last - 2, last) if year > scenario.years[0]]
+    outcome = study(scenario, variants)
+    emit(outcome.warnings)
+
+    def fill(staging: Path) -> None:
+        rounded(outcome.table).to_csv(staging / "horizon.csv", index=False, lineterminator="\n")
+        summary = {
+            "scenario": scenario.name,
+            "variants": [variant.label for variant in variants],
+            "warnings": [warning.as_dict() for warning in outcome.warnings],
+            "runs": outcome.summaries,
+        }
+        (staging / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+
+    with PauseGC():
+        from .outputs import write_folder
+
+        write_folder(plan, scenario.name, fill)
+    if not arguments.quiet:
+        first = outcome.table[outcome.table["year"] == outcome.table["year"].min()]
+        print(f"{'variant':<22}{'market':<14}{'first-year price':>18}   ({scenario.currency}/tCO2e)")
+        for variant, row in zip(variants, _rows_by_variant(first, variants)):
+            for entry in row:
+                print(f"{variant.label:<22}{entry['market']:<14}{entry['price']:>18.2f}")
+        print(_written(plan, "horizon.csv"))
+    return 0
+
+
+def _rows_by_variant(first, variants) -> list[list[dict]]:
+    rows = []
+    for variant in variants:
+        if variant.end_year is not None:
+            chosen = first[first["end_year"].astype(str) == str(variant.end_year)]
+        else:
+            chosen = first[first["foresight"].astype(str) == ("all" if variant.foresight is None else str(variant.foresight))]
+        rows.append(chosen.to_dict("records"))
+    return rows
+
+
 def command_check(arguments: argparse.Namespace) -> int:
     from .api import solve
     from .errors import InputError
@@ -305,6 +391,7 @@ COMMANDS = {
     "solve": command_solve,
     "validate": command_validate,
     "sweep": command_sweep,
+    "horizon": command_horizon,
     "check": command_check,
     "snapshot": command_snapshot,
     "compare": command_compare,

@@ -158,3 +158,129 @@ def check_plan(plan: RollingPlan, data: ModelData) -> None:
     missing = [key for key in ((market, year) for market in data.markets for year in data.years) if key not in plan.prices]
     if missing:
         raise SolverError(f"the rolling horizon left {len(missing)} market-year(s) without a price")
+
+
+# The `optimodel horizon` command: how the prices depend on where the model stops looking --------
+
+HORIZON_COLUMNS = ["end_year", "foresight", "market", "year", "price", "price_low", "price_high"]
+"""horizon.csv (contract section 11): one row per variant, market and reported year."""
+FIRST_PRICE_SHIFT = 0.10
+"""A first-year price moving more than this (relative) between the two longest horizons tried is
+still set by where the scenario stops: a warning."""
+LARGE_BANK_SHARE = 0.10
+"""A bank above this share of the year's emissions one year before the end: the end still binds."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    """One horizon tried: the scenario stopping in ``end_year`` (looking ahead past its last year
+    when later), or with ``foresight`` years of foresight (None: perfect)."""
+
+    end_year: int | None = None
+    foresight: int | None = None
+
+    @property
+    def label(self) -> str:
+        if self.end_year is not None:
+            return f"ends {self.end_year}"
+        return "perfect foresight" if self.foresight is None else f"foresight {self.foresight}"
+
+
+def variant_scenario(scenario: Scenario, variant: Variant) -> Scenario:
+    """The scenario cut at (or looking ahead to) ``variant.end_year``, or with its foresight."""
+    from .scenario import validate_scenario
+
+    raw = json_copy(scenario.resolved)
+    horizon = dict(raw.get("horizon", {}))
+    if variant.end_year is not None:
+        last = scenario.years[-1]
+        if variant.end_year >= last:
+            horizon["lookahead_years"] = variant.end_year - last
+        else:
+            raw["years"] = [year for year in scenario.years if year <= variant.end_year]
+            horizon["lookahead_years"] = 0
+            # Values for the years cut off are dropped, not reported as outside the years.
+            for policy in raw.get("sectors", {}).values():
+                for key in ("cap_tco2e", "benchmark"):
+                    if isinstance(policy.get(key), dict):
+                        policy[key] = {year: value for year, value in policy[key].items() if int(year) <= variant.end_year}
+            for step in raw.get("offsets", []):
+                if isinstance(step.get("years"), list):
+                    step["years"] = [year for year in step["years"] if year <= variant.end_year]
+    else:
+        horizon.pop("foresight_years", None)
+        if variant.foresight is not None:
+            horizon["foresight_years"] = variant.foresight
+    raw["horizon"] = horizon
+    source = str(scenario.source) if scenario.source else "scenario"
+    cut = validate_scenario(raw, source)
+    cut._source, cut._resolved, cut._files = scenario._source, raw, scenario._files
+    return cut
+
+
+def json_copy(document):
+    """A deep copy of a plain TOML document."""
+    import copy
+
+    return copy.deepcopy(document)
+
+
+@dataclasses.dataclass
+class HorizonStudy:
+    """Every variant's prices (horizon.csv) and what they say (warnings)."""
+
+    table: pd.DataFrame
+    warnings: list
+    summaries: dict[str, dict]
+
+
+def study(scenario: Scenario, variants: list[Variant], progress=None) -> HorizonStudy:
+    """Solve every variant (see ``optimodel horizon``) and compare them."""
+    from .api import solve
+    from .data import load_data
+    from .plausibility import InputWarning, WarningCode
+
+    frames, summaries, outcomes = [], {}, []
+    base = load_data(scenario) if any(variant.end_year is None for variant in variants) else None
+    for variant in variants:
+        varied = variant_scenario(scenario, variant)
+        result = solve(varied, data=base if variant.end_year is None else None)
+        frame = result.prices[["market", "year", "price", "price_low", "price_high"]].copy()
+        frame.insert(0, "foresight", "" if variant.end_year is not None else ("all" if variant.foresight is None else variant.foresight))
+        frame.insert(0, "end_year", variant.end_year if variant.end_year is not None else "")
+        frames.append(frame)
+        summaries[variant.label] = {"objective": result.summary["objective"], "horizon": result.summary["horizon"]}
+        outcomes.append((variant, result))
+        if progress:
+            progress(1)
+    warnings = []
+    ends = sorted((variant.end_year, result) for variant, result in outcomes if variant.end_year is not None)
+    if len(ends) >= 2:
+        (shorter, first), (longer, second) = ends[-2], ends[-1]
+        for market in scenario.market_policies():
+            low = _first_price(first, market)
+            high = _first_price(second, market)
+            if max(abs(low), abs(high)) > 0 and abs(high - low) > FIRST_PRICE_SHIFT * max(abs(low), abs(high)):
+                warnings.append(InputWarning(
+                    WarningCode.horizon_dependent_prices,
+                    f"market {market}: the {scenario.years[0]} price moves from {low:,.2f} to {high:,.2f} between the "
+                    f"horizons ending {shorter} and {longer}: it is still set by where the model stops looking",
+                ))
+    for variant, result in outcomes:
+        markets = result.markets
+        if len(markets["year"].unique()) < 2:
+            continue
+        before_end = markets[markets["year"] == sorted(markets["year"].unique())[-2]]
+        for row in before_end.itertuples(index=False):
+            if row.emissions_tco2e > 0 and row.bank_end_tco2e > LARGE_BANK_SHARE * row.emissions_tco2e:
+                warnings.append(InputWarning(
+                    WarningCode.bank_large_before_end,
+                    f"{variant.label}: market {row.market} still banks {row.bank_end_tco2e / 1e6:,.2f} Mt CO2e out of "
+                    f"{row.year}, one year before the end: the allowances left at the end would expire",
+                ))
+    return HorizonStudy(pd.concat(frames, ignore_index=True)[HORIZON_COLUMNS], warnings, summaries)
+
+
+def _first_price(result, market: str) -> float:
+    prices = result.prices[result.prices["market"] == market]
+    return float(prices.sort_values("year")["price"].iloc[0])

@@ -48,6 +48,8 @@ class FolderKind(str, Enum):
     """A sweep: sweep_prices.csv, sweep_status.csv and runs/."""
     dataset = "dataset"
     """An instance written by ``optimodel data generate``."""
+    horizon = "horizon"
+    """``optimodel horizon``: horizon.csv and summary.json."""
 
 
 @dataclass(frozen=True)

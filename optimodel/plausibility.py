@@ -60,6 +60,12 @@ class WarningCode(str, Enum):
     """Covered firms with no baseline in any scenario year (no emissions rows for those years)."""
     identical_sweep_points = "identical_sweep_points"
     """Every point of a sweep gave the same prices: the swept keys may change nothing."""
+    horizon_dependent_prices = "horizon_dependent_prices"
+    """``optimodel horizon``: the first year's price moves by more than 10 % between the two
+    longest horizons tried, so it is still an artefact of where the scenario stops."""
+    bank_large_before_end = "bank_large_before_end"
+    """``optimodel horizon``: the bank is still above 10 % of emissions one year before the end,
+    so the end of the horizon still binds the prices."""
     price_interval_bound = "price_interval_bound"
     """A price interval is a bound, not exact: two steps of the cost curve lie closer to the cap
     than HiGHS's tolerance can tell apart (the interval contains the exact one)."""

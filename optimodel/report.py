@@ -14,6 +14,7 @@ import html
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .errors import InputError
@@ -126,9 +127,56 @@ def _table_html(table: pd.DataFrame) -> str:
     return table.to_html(index=False, float_format=lambda value: f"{value:,.2f}", border=0, classes="data")
 
 
+def _horizon_page(directory: Path) -> str:
+    """A horizon folder: each variant's price path, one line per variant and market, with the
+    interval as a band where it is not a point, and the table."""
+    import plotly.graph_objects as go
+
+    try:
+        table = pd.read_csv(directory / "horizon.csv", dtype={"end_year": str, "foresight": str}, keep_default_na=False)
+        summary = json.loads((directory / "summary.json").read_text())
+    except (OSError, ValueError, pd.errors.ParserError) as error:
+        raise InputError(f"cannot read the horizon study ({error})", file=str(directory)) from None
+    table["variant"] = [
+        f"ends {end}" if end else ("perfect foresight" if foresight == "all" else f"foresight {foresight}")
+        for end, foresight in zip(table["end_year"], table["foresight"])
+    ]
+    figure = go.Figure()
+    for (variant, market), rows in table.groupby(["variant", "market"], sort=False):
+        name = variant if table["market"].nunique() == 1 else f"{variant}, {market}"
+        figure.add_trace(go.Scatter(x=rows["year"], y=rows["price"], mode="lines+markers", name=name))
+        if (rows["price_high"] - rows["price_low"]).abs().max() > 0:
+            figure.add_trace(go.Scatter(
+                x=list(rows["year"]) + list(rows["year"])[::-1],
+                y=list(rows["price_high"].replace(np.inf, np.nan)) + list(rows["price_low"])[::-1],
+                fill="toself", opacity=0.2, line={"width": 0}, name=f"{name}: interval", showlegend=False,
+            ))
+    figure.update_layout(title="Allowance price by horizon", xaxis_title="year", yaxis_title="price per tCO2e")
+    figure.update_xaxes(tickformat="d", dtick=1)
+    title = f"optimodel: {summary.get('scenario', directory.name)} (horizon study)"
+    warnings = "".join(f"<li>{html.escape(warning['message'])}</li>" for warning in summary.get("warnings", []))
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="generator" content="{GENERATOR}"><title>{html.escape(title)}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }}
+table.data {{ border-collapse: collapse; font-size: 0.85em; margin-bottom: 2em; }}
+table.data td, table.data th {{ padding: 2px 8px; text-align: right; border-bottom: 1px solid #ddd; }}
+</style></head>
+<body>
+<h1>{html.escape(title)}</h1>
+<p>How the prices depend on where the model stops looking: end years (cut, or looking ahead) and foresight.</p>
+{f"<ul>{warnings}</ul>" if warnings else ""}
+<section class="chart">{_figure_html(figure, True)}</section>
+<h2>Prices</h2>{_table_html(table.drop(columns="variant"))}
+</body></html>
+"""
+
+
 def build_report(directory: Path) -> str:
-    """The page's HTML for a run folder or a sweep folder."""
+    """The page's HTML for a run folder, a sweep folder or a horizon folder."""
     directory = Path(directory)
+    if (directory / "horizon.csv").exists():
+        return _horizon_page(directory)
     sweep = (directory / "sweep_prices.csv").exists()
     if sweep:
         runs = sorted(path for path in (directory / "runs").iterdir() if (path / "prices.csv").exists())

@@ -175,3 +175,41 @@ def test_the_cli_reports_only_the_scenarios_years_and_records_the_lookahead(tmp_
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["horizon"]["modelled_years"] == [2025, 2026, 2027]
     assert [entry["year"] for entry in summary["horizon"]["lookahead"]] == [2027]
+
+
+def test_the_horizon_command_writes_every_variant_and_warns_when_the_end_sets_the_price(tmp_path):
+    # Ends 2026: 2026's 60 t fit its own cheap capacity, 2025 prices at 50. Ends 2028 (one
+    # look-ahead year with 2027's cap): 260 t over four years against 240 t of cheap capacity,
+    # so 20 t of hydrogen at 80 are bought in 2028 and the Hotelling path from it gives
+    # 2025 80 / 1.1^3 = 60.11: the first price moves 20 %.
+    path = two_firms(tmp_path, [2025, 2026, 2027], CAPS)
+    out = tmp_path / "study"
+    completed = run_cli("horizon", str(path), "--ends", "2026,2028", "--foresight", "1,all", "--out", str(out))
+    assert completed.returncode == 0, completed.stderr
+    table = pd.read_csv(out / "horizon.csv", dtype={"end_year": str, "foresight": str}, keep_default_na=False)
+    assert list(table.columns) == ["end_year", "foresight", "market", "year", "price", "price_low", "price_high"]
+    first = table[table["year"] == 2025].set_index(["end_year", "foresight"])["price"]
+    assert first[("2026", "")] == pytest.approx(50.0)
+    assert first[("2028", "")] == pytest.approx(80 / 1.1**3)
+    assert first[("", "1")] == pytest.approx(50.0) and first[("", "all")] == pytest.approx(50.0)
+    # The reported years of a look-ahead variant are the scenario's: 2025-2027.
+    assert sorted(table[table["end_year"] == "2028"]["year"]) == [2025, 2026, 2027]
+    summary = json.loads((out / "summary.json").read_text())
+    codes = {warning["code"] for warning in summary["warnings"]}
+    assert codes == {"horizon_dependent_prices", "bank_large_before_end"}
+    assert "warning: market national: the 2025 price moves from 50.00 to 60.11" in completed.stderr
+    assert json.loads((out / ".optimodel-run").read_text())["kind"] == "horizon"
+    report = run_cli("report", str(out))
+    assert report.returncode == 0 and "Allowance price by horizon" in (out / "report.html").read_text()
+
+
+@pytest.mark.parametrize("arguments, fragment", [
+    (["--ends", "2020"], "key --ends: 2020 is before the scenario's first year 2025"),
+    (["--ends", "soon"], "key --ends: 'soon' is not a positive whole number"),
+    (["--foresight", "0"], "key --foresight: '0' is not a positive whole number or all"),
+])
+def test_the_horizon_command_names_a_bad_option(tmp_path, arguments, fragment):
+    path = two_firms(tmp_path, [2025, 2026, 2027], CAPS)
+    completed = run_cli("horizon", str(path), *arguments, "--out", str(tmp_path / "study"))
+    assert completed.returncode == 2 and completed.stderr.strip() == f"error: {fragment}"
+    assert not (tmp_path / "study").exists()

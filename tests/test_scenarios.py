@@ -86,3 +86,15 @@ def test_tighter_caps_raise_every_price(solved):
     base = solve("expansion.toml", solved).prices.set_index("year")["price"]
     tight = solve("tight-caps.toml", solved).prices.set_index("year")["price"]
     assert (tight > base).all()
+
+
+def test_lookahead_2045_regression(solved):
+    # 2026-11-25: the default solved to 2045 with caps declining 2 %/yr after 2035 (contract
+    # section 11). The bank stays positive to 2044, so 2025's price is 2045's marginal step,
+    # 226.2779 CNY/t, discounted 20 years at 5 %: 85.2818. rel 1e-6, as above.
+    result = solve("lookahead-2045.toml", solved)
+    assert result.prices["year"].tolist() == list(range(2025, 2036))
+    lookahead = {entry["year"]: entry["price"] for entry in result.summary["horizon"]["lookahead"]}
+    assert sorted(lookahead) == list(range(2036, 2046))
+    assert lookahead[2045] == pytest.approx(226.27789708, rel=1e-6)
+    assert result.prices["price"].iloc[0] == pytest.approx(lookahead[2045] / 1.05**20, rel=1e-6)
