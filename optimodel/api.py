@@ -16,7 +16,7 @@ from .cbam import cbam_exposure
 from .certificate import certify_lp, verify
 from .data import ModelData, load_data
 from .diagnose import constant_shortfalls, diagnose_infeasible, infeasible_lp_error, presolve_shortfalls, shortfall_error
-from .horizon import hold_bank, limited, roll
+from .horizon import limited, roll
 from .memory import check_building
 from .model import build_model
 from .plausibility import InputWarning, WarningCode, data_warnings, emit, one_per_kind, scenario_warnings
@@ -82,10 +82,9 @@ def _solve(scenario: Scenario, data: ModelData | None, max_memory: int | None, p
     plan = None
     solver = LpSolver(compiled, scenario)
     if limited(scenario):
-        # Limited foresight: the windows decide each year's bank and price; the whole horizon is
-        # then solved once with the bank held there, for every other decision (horizon.py).
-        plan = roll(scenario, data)
-        hold_bank(compiled, solver, plan)
+        # Limited foresight: the windows decide each year's bank and price on this LP, warm; it
+        # is then solved once more with every bank held there, for every other decision (horizon.py).
+        plan = roll(compiled, solver, scenario, data)
     try:
         solution = solver.solve()
     except Infeasible:

@@ -435,9 +435,6 @@ class ModelData:
     """Family name -> the data its ``PolicyFamily.prepare`` made from the scenario (scaled)."""
     reported_years: tuple[int, ...] = ()
     """The scenario's years: ``years`` less the look-ahead years, which are solved, not reported."""
-    initial_bank: dict[str, float] = field(default_factory=dict)
-    """market -> allowances banked into the first year, model units (a rolling-horizon window
-    starts with the bank its previous years left; a full run starts with none)."""
 
 
 def file_sha256(path: Path) -> str:

@@ -3,82 +3,44 @@
 With ``horizon.foresight_years = F`` shorter than the modelled years, year t is decided by
 solving the window of years t .. t + F - 1 (within the modelled years), starting from the bank
 the earlier years left. Year t's bank is then fixed, and its price is year t's market dual in that
-window, with its exact interval. A window cannot borrow from a year it does not see (its last year
-has no next year), and the terminal conditions on the bank apply only to a window that reaches
-the last modelled year; before that, a bank left at the window's end is worth nothing, which is
-what limited foresight means.
+window, with its exact interval.
 
-Once every year's bank is fixed, the years no longer interact: one solve of the whole horizon
-with the bank held at those values gives every other decision (abatement, offsets, ceiling sales)
-exactly as the windows chose them, up to ties between equally cheap options. That solve is
-certified like any other and gives the result tables; their prices are the windows'.
+Every window is the one LP of the whole horizon with bounds moved, so each is re-solved warm from
+the last window's basis (dual simplex): the banks of the years already decided are fixed; the
+bank out of the window's last year is fixed at 0 (a window neither values a bank it cannot use
+nor borrows from a year it does not see); later years have their market rows freed and their
+banks fixed at 0, so they neither constrain nor reach the window. A window that reaches the last
+modelled year sees the terminal conditions on the bank as they are. Prices of year t in money of
+year t do not depend on which year costs are discounted to.
+
+Once every bank is fixed, the years no longer interact: the same LP with every row restored gives
+every other decision (abatement, offsets, ceiling sales) as the windows chose them, up to ties
+between equally cheap options. That solve is certified like any other and gives the result
+tables; their prices are the windows'.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import gc
 import logging
 import time
 
 import numpy as np
 import pandas as pd
 
-from .data import ModelData, _family_data
+from .data import ModelData
 from .errors import SolverError
-from .model import build_model
-from .scenario import HorizonOptions, Scenario
-from .solver import CompiledLp, ConstantRowInfeasible, Infeasible, LpSolver, compile_model, prices_from_duals
+from .scenario import Scenario
+from .solver import CompiledLp, Infeasible, LpSolver, prices_from_duals
 
 log = logging.getLogger(__name__)
+INFINITY = float("inf")
 
 
 def limited(scenario: Scenario) -> bool:
     """Whether the scenario asks for a rolling horizon (foresight shorter than the modelled years)."""
     foresight = scenario.horizon.foresight_years
     return foresight is not None and foresight < len(scenario.modelled_years)
-
-
-def window_scenario(scenario: Scenario, years: list[int], reaches_end: bool) -> Scenario:
-    """The scenario as one window sees it: its years, and terminal conditions only at the end."""
-    horizon = scenario.horizon
-    kept = horizon if reaches_end else HorizonOptions(lookahead_years=horizon.lookahead_years)
-    return scenario.model_copy(update={"years": years, "horizon": kept})
-
-
-def window_data(data: ModelData, positions: list[int], scenario: Scenario, initial_bank: dict[str, float]) -> ModelData:
-    """``data`` restricted to the years at ``positions`` (renumbered from 0), discounted from the
-    window's first year, with ``initial_bank`` (model units) banked into it."""
-    renumber = {old: new for new, old in enumerate(positions)}
-
-    def keep(frame: pd.DataFrame) -> pd.DataFrame:
-        kept = frame[frame["year"].isin(positions)].copy()
-        kept["year"] = kept["year"].map(renumber).astype(np.int64)
-        return kept.reset_index(drop=True)
-
-    limits = data.baseline_limits.assign(limit=np.arange(len(data.baseline_limits)))
-    limits = limits[limits["year"].isin(positions)]
-    new_limit = dict(zip(limits["limit"].tolist(), range(len(limits))))
-    steps = keep(data.steps)
-    steps["limit"] = steps["limit"].map(new_limit).fillna(-1).astype(np.int64)
-    years = tuple(data.years[position] for position in positions)
-    discount = np.array([scenario.discount_factor(year) for year in years])
-    discount.setflags(write=False)
-    window = dataclasses.replace(
-        data,
-        years=years,
-        discount=discount,
-        baselines=keep(data.baselines),
-        firm_baselines=keep(data.firm_baselines),
-        steps=steps,
-        baseline_limits=keep(limits.drop(columns="limit")),
-        sector_years=keep(data.sector_years),
-        activity=keep(data.activity),
-        offset_steps=keep(data.offset_steps),
-        reported_years=(years[0],),
-        initial_bank=dict(initial_bank),
-    )
-    return dataclasses.replace(window, families=_family_data(scenario, window))
 
 
 @dataclasses.dataclass
@@ -93,64 +55,64 @@ class RollingPlan:
     seconds: float
 
 
-def roll(scenario: Scenario, data: ModelData) -> RollingPlan:
-    """Solve the windows in turn (see the module docstring). Raises ``InfeasibleError`` naming the
-    market-years of the first window that cannot be met, and ``SolverError`` as any solve."""
+def roll(compiled: CompiledLp, solver: LpSolver, scenario: Scenario, data: ModelData) -> RollingPlan:
+    """Solve the windows in turn on ``solver`` (see the module docstring) and leave it with every
+    bank fixed at the windows' decisions and every row as built. Raises ``InfeasibleError``
+    naming the market-years of the first window that cannot be met."""
     from .certificate import certify_lp
-    from .diagnose import diagnose_infeasible, infeasible_lp_error
+    from .diagnose import infeasible_lp_error
 
     started = time.perf_counter()
-    foresight = scenario.horizon.foresight_years or len(data.years)
-    count = len(data.years)
-    banking = [market for market, policy in scenario.market_policies().items() if policy.banking or policy.borrowing > 0]
-    carried = {market: 0.0 for market in banking}
+    years = data.years
+    foresight = scenario.horizon.foresight_years or len(years)
+    balance = compiled.rows.get("market_balance", {})
+    banks = compiled.columns.get("bank", {})
+    built_rows = (compiled.row_lower.copy(), compiled.row_upper.copy())
+    built_banks = (compiled.col_lower.copy(), compiled.col_upper.copy())
     prices: dict[tuple[str, int], dict[str, float]] = {}
-    bank: dict[tuple[str, int], float] = {}
-    for first in range(count):
-        positions = list(range(first, min(first + foresight, count)))
-        years = [data.years[position] for position in positions]
-        seen = window_scenario(scenario, years, reaches_end=positions[-1] == count - 1)
-        window = window_data(data, positions, seen, {market: value for market, value in carried.items() if value})
-        model = build_model(window, seen)
+    decided: dict[tuple[str, int], float] = {}
+    for first, year in enumerate(years):
+        last = min(first + foresight, len(years)) - 1
+        _see_window(solver, balance, banks, decided, years, first, last, built_rows, built_banks)
         try:
-            compiled = compile_model(model)
-        except ConstantRowInfeasible:
-            raise diagnose_infeasible(model, window, seen) from None
-        # As in api.solve: the window's Pyomo model is cyclic; freed now, windows never pile up.
-        del model
-        gc.collect()
-        try:
-            solution = LpSolver(compiled, seen).solve()
+            solution = solver.solve(interval_years={year})
         except Infeasible:
-            raise infeasible_lp_error(compiled, window, seen) from None
+            raise infeasible_lp_error(compiled, data, scenario) from None
         certify_lp(compiled, solution)
-        window_prices = prices_from_duals(solution, compiled, window)
-        year = years[0]
+        window_prices = prices_from_duals(solution, compiled, data)
         for market in data.markets:
             prices[(market, year)] = window_prices[(market, year)]
-            carried_out = _bank_out(compiled, solution.col_value, market, year)
-            bank[(market, year)] = carried_out
-            if market in carried:
-                carried[market] = carried_out
-        log.info("window %d-%d solved", years[0], years[-1])
-    return RollingPlan(prices, bank, count, time.perf_counter() - started)
+            if (market, year) in banks:
+                decided[(market, year)] = float(solution.col_value[banks[(market, year)]])
+        log.info("window %d-%d solved", year, years[last])
+    # Every bank decided, every row as built: the LP the final solve certifies.
+    _see_window(solver, balance, banks, decided, years, len(years), len(years) - 1, built_rows, built_banks)
+    return RollingPlan(prices, decided, len(years), time.perf_counter() - started)
 
 
-def _bank_out(compiled: CompiledLp, values: np.ndarray, market: str, year: int) -> float:
-    position = compiled.columns.get("bank", {}).get((market, year))
-    return 0.0 if position is None else float(values[position])
-
-
-def hold_bank(compiled: CompiledLp, solver: LpSolver, plan: RollingPlan) -> None:
-    """Fix every bank column of the whole-horizon LP at the windows' decision."""
-    columns = compiled.columns.get("bank", {})
-    positions = np.array([columns[key] for key in plan.bank if key in columns], dtype=np.int32)
-    values = np.array([plan.bank[key] for key in plan.bank if key in columns], dtype=float)
-    if len(positions) == 0:
-        return
-    solver.highs.changeColsBounds(len(positions), positions, values, values)
-    compiled.col_lower[positions] = values
-    compiled.col_upper[positions] = values
+def _see_window(solver, balance, banks, decided, years, first, last, built_rows, built_banks) -> None:
+    """Bounds for the window of years ``first`` .. ``last`` (positions): decided banks fixed,
+    the window's end bank and every later bank at 0, later market rows free; the rest as built."""
+    rows = np.array(list(balance.values()), dtype=np.int32)
+    row_years = np.array([years.index(key[1]) for key in balance], dtype=np.int64)
+    later = row_years > last
+    lower = np.where(later, -INFINITY, built_rows[0][rows])
+    upper = np.where(later, INFINITY, built_rows[1][rows])
+    solver.set_row_bounds(rows, lower, upper)
+    columns, lower_bounds, upper_bounds = [], [], []
+    for key, column in banks.items():
+        position = years.index(key[1])
+        if key in decided and position < first:
+            value = decided[key]
+            bounds = (value, value)
+        elif position >= last and position < len(years) - 1 or position > last:
+            bounds = (0.0, 0.0)
+        else:
+            bounds = (built_banks[0][column], built_banks[1][column])
+        columns.append(column)
+        lower_bounds.append(bounds[0])
+        upper_bounds.append(bounds[1])
+    solver.set_column_bounds(np.array(columns, dtype=np.int32), np.array(lower_bounds), np.array(upper_bounds))
 
 
 def check_plan(plan: RollingPlan, data: ModelData) -> None:
@@ -240,7 +202,9 @@ def study(scenario: Scenario, variants: list[Variant], progress=None) -> Horizon
     from .data import load_data
     from .plausibility import InputWarning, WarningCode
 
-    frames, summaries, outcomes = [], {}, []
+    frames: list[pd.DataFrame] = []
+    summaries: dict[str, dict] = {}
+    outcomes = []
     base = load_data(scenario) if any(variant.end_year is None for variant in variants) else None
     for variant in variants:
         varied = variant_scenario(scenario, variant)

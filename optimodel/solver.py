@@ -284,6 +284,22 @@ class LpSolver:
             self.highs.changeRowsBounds(len(rows), rows, self.compiled.row_lower[rows], values)  # type: ignore[attr-defined]
             self.compiled.row_upper[rows] = values
 
+    def set_row_bounds(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        """Change both bounds of ``rows`` (a rolling window frees the rows it does not see)."""
+        rows = np.asarray(rows, dtype=np.int32)
+        if len(rows):
+            lower, upper = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
+            self.highs.changeRowsBounds(len(rows), rows, lower, upper)  # type: ignore[attr-defined]
+            self.compiled.row_lower[rows], self.compiled.row_upper[rows] = lower, upper
+
+    def set_column_bounds(self, columns: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        """Change both bounds of ``columns`` (a rolling horizon fixes the bank it has decided)."""
+        columns = np.asarray(columns, dtype=np.int32)
+        if len(columns):
+            lower, upper = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
+            self.highs.changeColsBounds(len(columns), columns, lower, upper)
+            self.compiled.col_lower[columns], self.compiled.col_upper[columns] = lower, upper
+
     def set_costs(self, columns: np.ndarray, values: np.ndarray) -> None:
         """Change the objective coefficients of ``columns``."""
         columns = np.asarray(columns, dtype=np.int32)
@@ -292,8 +308,10 @@ class LpSolver:
             self.highs.changeColsCost(len(columns), columns, values)
             self.compiled.cost[columns] = values
 
-    def solve(self) -> LpSolution:
-        """Run HiGHS; read duals only from an Optimal solve; compute the price intervals."""
+    def solve(self, interval_years: set[int] | None = None) -> LpSolution:
+        """Run HiGHS; read duals only from an Optimal solve; compute the price intervals (of the
+        market-years in ``interval_years`` only, when given: a rolling window prices one year;
+        the others keep their raw dual as a point)."""
         highs = self.highs
         if self.basis is not None:
             _use_dual_simplex(highs)
@@ -335,13 +353,12 @@ class LpSolver:
             },
         )
         balance_rows = self.compiled.rows["market_balance"]
+        for key, row in balance_rows.items():
+            result.balance_low[key] = result.balance_high[key] = -result.row_dual[row]
         if self.scenario.solver.price_intervals and balance_rows:
             started = time.perf_counter()
-            _price_intervals(highs, self.compiled, result)
+            _price_intervals(highs, self.compiled, result, interval_years)
             result.interval_seconds = time.perf_counter() - started
-        else:
-            for key, row in balance_rows.items():
-                result.balance_low[key] = result.balance_high[key] = -result.row_dual[row]
         # The interval re-solves restore the optimal basis: keep it for the next warm start.
         basis = highs.getBasis()
         self.basis = basis if basis.valid else None
@@ -372,7 +389,7 @@ def _use_dual_simplex(highs: highspy.Highs) -> None:
     highs.setOptionValue("presolve", "off")
 
 
-def _price_intervals(highs: highspy.Highs, compiled: CompiledLp, result: LpSolution) -> None:
+def _price_intervals(highs: highspy.Highs, compiled: CompiledLp, result: LpSolution, years: set[int] | None = None) -> None:
     """The exact left and right slopes of the optimal cost in each market row's right-hand side.
 
     The cost is convex and piecewise linear in the right-hand side b of a market row. Where the
@@ -393,6 +410,9 @@ def _price_intervals(highs: highspy.Highs, compiled: CompiledLp, result: LpSolut
     ranging = _ranging(highs)
     for key, row in compiled.rows["market_balance"].items():
         right_hand_side = compiled.row_upper[row]
+        if (years is not None and key[1] not in years) or not math.isfinite(right_hand_side):
+            # Not asked for, or a row a rolling window has freed (no price): the raw dual stays.
+            continue
         scale = max(1.0, abs(right_hand_side), abs(result.row_value[row]))
         tolerance = SOLVER_FEASIBILITY * scale
         slope = -result.row_dual[row]

@@ -42,11 +42,7 @@ def add_banking(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario) -
     | :math:`I_{m,t'}` | ledger ``terms.issued`` | see ``add_allocation`` | scaled tCO2e |
     | :math:`V` | objective coefficient of ``bank[market, T]`` | horizon.terminal_bank_value | money/tCO2e |
     | :math:`\underline{B}` | lower bound of ``bank[market, T]`` | horizon.terminal_bank_min_tco2e | scaled tCO2e |
-    | :math:`b_{m,t_0 - 1}` | constant of ``terms.supply`` in the first year | ModelData.initial_bank (rolling windows) | scaled tCO2e |
     """
-    for market, banked in data.initial_bank.items():
-        # A rolling window starts with the bank its earlier, fixed years left (contract section 11).
-        model.terms.supply.add_constant((market, data.years[0]), banked)
     policies = scenario.market_policies()
     carrying = [market for market in data.markets if policies[market].banking or policies[market].borrowing > 0]
     horizon = scenario.horizon
@@ -112,8 +108,6 @@ def _reported_cost(solved: SolvedModel, result) -> float:
 def _diagnosis(data: ModelData, scenario: Scenario, bounds: DiagnosisBounds) -> None:
     for market, policy in scenario.market_policies().items():
         bounds.carry[market] = (policy.banking, policy.borrowing)
-    for market, banked in data.initial_bank.items():
-        bounds.add_extra((market, data.years[0]), banked)
 
 
 FAMILY = PolicyFamily(
