@@ -127,6 +127,24 @@ def _table_html(table: pd.DataFrame) -> str:
     return table.to_html(index=False, float_format=lambda value: f"{value:,.2f}", border=0, classes="data")
 
 
+def _page(title: str, body: str) -> str:
+    """One self-contained page: its generator tag (how ``report --out`` knows a page it wrote),
+    the style, the title and ``body``."""
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="generator" content="{GENERATOR}"><title>{html.escape(title)}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }}
+table.data {{ border-collapse: collapse; font-size: 0.85em; margin-bottom: 2em; }}
+table.data td, table.data th {{ padding: 2px 8px; text-align: right; border-bottom: 1px solid #ddd; }}
+section.chart {{ margin: 1.5em 0; }}
+</style></head>
+<body>
+<h1>{html.escape(title)}</h1>
+{body}
+</body></html>
+"""
+
+
 def _horizon_page(directory: Path) -> str:
     """A horizon folder: each variant's price path, one line per variant and market, with the
     interval as a band where it is not a point, and the table."""
@@ -155,21 +173,13 @@ def _horizon_page(directory: Path) -> str:
     figure.update_xaxes(tickformat="d", dtick=1)
     title = f"optimodel: {summary.get('scenario', directory.name)} (horizon study)"
     warnings = "".join(f"<li>{html.escape(warning['message'])}</li>" for warning in summary.get("warnings", []))
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="generator" content="{GENERATOR}"><title>{html.escape(title)}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }}
-table.data {{ border-collapse: collapse; font-size: 0.85em; margin-bottom: 2em; }}
-table.data td, table.data th {{ padding: 2px 8px; text-align: right; border-bottom: 1px solid #ddd; }}
-</style></head>
-<body>
-<h1>{html.escape(title)}</h1>
-<p>How the prices depend on where the model stops looking: end years (cut, or looking ahead) and foresight.</p>
-{f"<ul>{warnings}</ul>" if warnings else ""}
-<section class="chart">{_figure_html(figure, True)}</section>
-<h2>Prices</h2>{_table_html(table.drop(columns="variant"))}
-</body></html>
-"""
+    body = (
+        "<p>How the prices depend on where the model stops looking: end years (cut, or looking ahead) and foresight.</p>\n"
+        f"{f'<ul>{warnings}</ul>' if warnings else ''}\n"
+        f'<section class="chart">{_figure_html(figure, True)}</section>\n'
+        f"<h2>Prices</h2>{_table_html(table.drop(columns='variant'))}"
+    )
+    return _page(title, body)
 
 
 def build_report(directory: Path) -> str:
@@ -217,22 +227,7 @@ def build_report(directory: Path) -> str:
     ]
     if cbam is not None:
         sections.append(f"<h2>CBAM exposure</h2>{_table_html(cbam)}")
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="generator" content="{GENERATOR}"><title>{html.escape(title)}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }}
-table.data {{ border-collapse: collapse; font-size: 0.85em; margin-bottom: 2em; }}
-table.data td, table.data th {{ padding: 2px 8px; text-align: right; border-bottom: 1px solid #ddd; }}
-section.chart {{ margin: 1.5em 0; }}
-</style></head>
-<body>
-<h1>{html.escape(title)}</h1>
-<p>{description}</p>
-<p>{facts}</p>
-{charts}
-{''.join(sections)}
-</body></html>
-"""
+    return _page(title, f"<p>{description}</p>\n<p>{facts}</p>\n{charts}\n{''.join(sections)}")
 
 
 GENERATOR = "optimodel report"
