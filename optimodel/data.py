@@ -690,10 +690,11 @@ def _sector_years(
 
 
 def _cap_or_benchmark(scenario: Scenario, policy, year: int) -> tuple[float | None, float | None]:
-    """A sector-year's cap or benchmark. A look-ahead year without one of its own continues the
-    last scenario year's, declining at ``horizon.lookahead_cap_decline`` and compounding."""
-    if year in policy.cap_tco2e or year in policy.benchmark or year <= scenario.years[-1]:
-        return policy.cap_tco2e.get(year), policy.benchmark.get(year)
+    """A sector-year's cap (explicit, or from its cap path) or benchmark. A look-ahead year
+    without one of its own continues the sector's cap path if it has one, else the last scenario
+    year's cap or benchmark, declining at ``horizon.lookahead_cap_decline`` and compounding."""
+    if year in policy.cap_tco2e or year in policy.benchmark or year <= scenario.years[-1] or policy.cap_path is not None:
+        return policy.cap(year), policy.benchmark.get(year)
     last = scenario.years[-1]
     factor = (1.0 - scenario.horizon.lookahead_cap_decline) ** (year - last)
     if last in policy.cap_tco2e:

@@ -54,7 +54,7 @@ def presolve_shortfalls(data: ModelData, scenario: Scenario) -> dict[tuple[str, 
             short = need - owed
             if short > SHORTFALL_ROUNDING * max(1.0, lowest):
                 shortfalls[key] = short
-            banked = max(-need, 0.0) if banking else 0.0
+            banked = min(max(-need, 0.0), bounds.bank_limit.get(key, math.inf)) if banking else 0.0
     return shortfalls
 
 

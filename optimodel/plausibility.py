@@ -122,7 +122,7 @@ def scenario_warnings(scenario) -> list[InputWarning]:
                         f"({span}); they are ignored",
                     )
                 )
-        found += _cap_jumps(sector, policy.cap_tco2e, scenario.years)
+        found += _cap_jumps(sector, policy.caps(scenario.years), scenario.years)
     if scenario.discount_rate > HIGH_DISCOUNT_RATE:
         found.append(
             InputWarning(
@@ -131,6 +131,17 @@ def scenario_warnings(scenario) -> list[InputWarning]:
                 "a rate is a fraction (0.05 is 5 %)",
             )
         )
+    for market, market_policy in scenario.markets.items():
+        if isinstance(market_policy.bank_limit_tco2e, dict):
+            outside = [year for year in market_policy.bank_limit_tco2e if year not in years]
+            if outside:
+                found.append(
+                    InputWarning(
+                        WarningCode.year_outside_years,
+                        f"markets.{market}.bank_limit_tco2e has values for {_years(outside)}, outside the scenario's years "
+                        f"({span}); they are ignored",
+                    )
+                )
     found += _offset_warnings(scenario)
     return one_per_kind(found)
 

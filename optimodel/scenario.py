@@ -48,6 +48,22 @@ class DataPaths(_Closed):
     """Output by firm and year; required when any sector-year allocates by benchmark."""
 
 
+class CapPath(_Closed):
+    """A declining cap: cap(t) = start_tco2e x (1 - decline)^(t - from_year) for every year
+    from ``from_year`` on that has neither ``cap_tco2e`` nor ``benchmark`` (contract section 9)."""
+
+    from_year: int
+    """First year of the path."""
+    start_tco2e: float = Field(ge=0.0, le=MAX_SCENARIO_QUANTITY, allow_inf_nan=False)
+    """The cap in ``from_year``, tCO2e."""
+    decline: float = Field(default=0.0, ge=0.0, lt=1.0)
+    """Yearly decline, compounding (0.02 is 2 %/yr)."""
+
+    def cap(self, year: int) -> float | None:
+        """The path's cap in ``year`` (None before ``from_year``)."""
+        return None if year < self.from_year else self.start_tco2e * (1.0 - self.decline) ** (year - self.from_year)
+
+
 class SectorPolicy(_Closed):
     """One covered sector: firms of sectors without such a table are outside the ETS."""
 
@@ -58,6 +74,20 @@ class SectorPolicy(_Closed):
     """Absolute cap: allowances issued to the sector each year, tCO2e."""
     benchmark: dict[int, float] = Field(default_factory=dict)
     """Intensity benchmark per year, tCO2e per unit of output; allocation = benchmark x output."""
+    cap_path: CapPath | None = None
+    """Caps for the years from its ``from_year`` on that have neither cap_tco2e nor benchmark."""
+
+    def cap(self, year: int) -> float | None:
+        """The sector's cap in ``year``: its cap_tco2e, else (unless a benchmark applies) its cap path."""
+        if year in self.cap_tco2e:
+            return self.cap_tco2e[year]
+        if year in self.benchmark or self.cap_path is None:
+            return None
+        return self.cap_path.cap(year)
+
+    def caps(self, years) -> dict[int, float]:
+        """The caps of ``years`` that have one (explicit or from the path)."""
+        return {year: cap for year in years if (cap := self.cap(year)) is not None}
 
     @field_validator("cap_tco2e", "benchmark")
     @classmethod
@@ -84,6 +114,23 @@ class MarketPolicy(_Closed):
     """Unlimited extra allowances are sold at this price (money per tCO2e of the year)."""
     price_floor: float | None = Field(default=None, ge=0.0, le=MAX_PRICE, allow_inf_nan=False)
     """Issued allowances are withheld (up to all of them) while the price would fall below this."""
+    bank_limit_tco2e: float | dict[int, float] | None = None
+    """At most this many allowances carried out of a year (one number, or one per year): the
+    aggregate form of a per-firm carry-over limit (contract section 9). Default: no limit."""
+
+    @field_validator("bank_limit_tco2e")
+    @classmethod
+    def _a_quantity(cls, limit: float | dict[int, float] | None) -> float | dict[int, float] | None:
+        for value in (limit.values() if isinstance(limit, dict) else [] if limit is None else [limit]):
+            if not math.isfinite(value) or value < 0 or value > MAX_SCENARIO_QUANTITY:
+                raise ValueError(f"must be a number between 0 and {MAX_SCENARIO_QUANTITY:g}, got {value}")
+        return limit
+
+    def bank_limit(self, year: int) -> float | None:
+        """The bank limit out of ``year`` (None: unlimited)."""
+        if isinstance(self.bank_limit_tco2e, dict):
+            return self.bank_limit_tco2e.get(year)
+        return self.bank_limit_tco2e
 
 
 class OffsetStep(_Closed):
@@ -472,8 +519,8 @@ def check_scenario(scenario: Scenario, file: str) -> None:
         raise InputError("no sector is covered", file=file, key="sectors")
     for sector, sector_policy in scenario.covered_sectors.items():
         for year in scenario.years:
-            has_cap, has_benchmark = year in sector_policy.cap_tco2e, year in sector_policy.benchmark
-            if has_cap and has_benchmark:
+            has_cap, has_benchmark = sector_policy.cap(year) is not None, year in sector_policy.benchmark
+            if year in sector_policy.cap_tco2e and has_benchmark:
                 raise InputError(
                     f"year {year} has both cap_tco2e and benchmark; give one",
                     file=file,

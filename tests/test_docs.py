@@ -52,7 +52,7 @@ def test_every_scenario_field_has_a_docstring():
 
     models = [scenario_module.Scenario, scenario_module.DataPaths, scenario_module.SectorPolicy, scenario_module.MarketPolicy,
               scenario_module.OffsetStep, scenario_module.SolverOptions, scenario_module.CbamPolicy,
-              scenario_module.HorizonOptions]
+              scenario_module.HorizonOptions, scenario_module.CapPath]
     for model in models:
         for name, field in model.model_fields.items():
             assert field.description, f"{model.__name__}.{name} has no docstring"

@@ -21,8 +21,11 @@ STEPS = [("P1", "efficiency", 20.0, 10.0), ("P1", "ccs", 30.0, 50.0), ("S1", "sc
 BASELINES = {"P1": 100.0, "S1": 80.0}
 
 
-def two_firms(folder: Path, years: list[int], caps: dict[int, float], horizon: dict | None = None) -> Path:
-    """The README's two firms (baselines and options every year), banking at 10 % discounting."""
+def two_firms(
+    folder: Path, years: list[int], caps: dict[int, float], horizon: dict | None = None, sector: dict | None = None
+) -> Path:
+    """The README's two firms (baselines and options every year), banking at 10 % discounting;
+    ``sector`` (a sector table) replaces ``caps`` for both sectors when given."""
     emissions = [{"firm_id": firm, "year": year, "gas": "CO2", "baseline_t": value} for year in years for firm, value in BASELINES.items()]
     options = [
         {"firm_id": firm, "option": option, "gas": "CO2", "potential_t": potential, "cost_per_t": cost, "year": year}
@@ -32,7 +35,9 @@ def two_firms(folder: Path, years: list[int], caps: dict[int, float], horizon: d
     scenario = {
         "years": years,
         "discount_rate": 0.1,
-        "sectors": {sector: {"cap_tco2e": {str(year): cap for year, cap in caps.items()}} for sector in ("power", "steel")},
+        "sectors": {
+            name: sector or {"cap_tco2e": {str(year): cap for year, cap in caps.items()}} for name in ("power", "steel")
+        },
         "markets": {"national": {"sectors": ["power", "steel"], "banking": True}},
     }
     if horizon:

@@ -107,6 +107,8 @@ def _warm_mask(dump: dict) -> None:
     # (and so which rows exist) is structure.
     for policy in dump["sectors"].values():
         policy["cap_tco2e"] = sorted(policy["cap_tco2e"])
+        if policy.get("cap_path"):
+            policy["cap_path"] = {"from_year": policy["cap_path"]["from_year"]}
 
 
 def _warm_move(move: WarmMove) -> None:

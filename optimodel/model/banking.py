@@ -16,7 +16,7 @@ def add_banking(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario) -
 
     .. math::
 
-        b_{m,t} \ge 0 \ \text{unless borrowing}, \qquad b_{m,t} \le 0 \ \text{unless banking}
+        b_{m,t} \ge 0 \ \text{unless borrowing}, \qquad b_{m,t} \le \bar b_{m,t} \ \text{if banking, else } 0
 
         -b_{m,t} \le \theta_m I_{m,t'} \qquad \forall (m,t) \in \text{borrowing\_market\_years}
 
@@ -28,7 +28,8 @@ def add_banking(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario) -
     negative bank is borrowing; ``borrowing_limit`` keeps it within the share :math:`\theta_m` of
     the next year's issued allowances (its dual is the value of one more unit of borrowing room).
     With discounting, prices in money of their year then rise at the discount rate while the bank
-    is positive (Hotelling). Without terminal conditions no bank leaves the last modelled year
+    is positive (Hotelling), unless a bank limit :math:`\bar b_{m,t}` binds (the aggregate form of
+    a per-firm carry-over limit): then the years on either side price apart. Without terminal conditions no bank leaves the last modelled year
     :math:`T`: allowances left then expire, so the whole price path hangs on the last year. With
     ``horizon.terminal_bank_value`` :math:`V` each allowance banked out of :math:`T` is worth
     :math:`V` (money of :math:`T`), so while that bank is positive the price of :math:`T` is
@@ -40,6 +41,7 @@ def add_banking(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario) -
     | :math:`b_{m,t}` | ``bank[market, year]`` | markets.M.banking | scaled tCO2e |
     | :math:`\theta_m` | ``borrowing_limit`` coefficient | markets.M.borrowing | share |
     | :math:`I_{m,t'}` | ledger ``terms.issued`` | see ``add_allocation`` | scaled tCO2e |
+    | :math:`\bar b_{m,t}` | upper bound of ``bank[market, year]`` | markets.M.bank_limit_tco2e (none: no bound) | scaled tCO2e |
     | :math:`V` | objective coefficient of ``bank[market, T]`` | horizon.terminal_bank_value | money/tCO2e |
     | :math:`\underline{B}` | lower bound of ``bank[market, T]`` | horizon.terminal_bank_min_tco2e | scaled tCO2e |
     """
@@ -62,7 +64,9 @@ def add_banking(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario) -
         if year == last:
             return (least, None)
         policy = policies[market]
-        return (None if policy.borrowing > 0 else 0.0, None if policy.banking else 0.0)
+        limit = policy.bank_limit(year)
+        upper = (None if limit is None else data.scaling.to_model(limit)) if policy.banking else 0.0
+        return (None if policy.borrowing > 0 else 0.0, upper)
 
     model.bank = pyo.Var(model.bank_market_years, bounds=bank_bounds)
     for market, year in model.bank_market_years:
@@ -108,6 +112,10 @@ def _reported_cost(solved: SolvedModel, result) -> float:
 def _diagnosis(data: ModelData, scenario: Scenario, bounds: DiagnosisBounds) -> None:
     for market, policy in scenario.market_policies().items():
         bounds.carry[market] = (policy.banking, policy.borrowing)
+        for year in data.years:
+            limit = policy.bank_limit(year)
+            if limit is not None:
+                bounds.bank_limit[(market, year)] = data.scaling.to_model(limit)
 
 
 FAMILY = PolicyFamily(

@@ -92,6 +92,8 @@ class DiagnosisBounds:
     unlimited supply such as a price ceiling."""
     carry: dict[str, tuple[bool, float]] = field(default_factory=dict)
     """market -> (surpluses bank into the next year, share of the next year's issue borrowable)."""
+    bank_limit: dict[tuple[str, int], float] = field(default_factory=dict)
+    """(market, year) -> the most that may be banked out of that year."""
 
     def add_extra(self, key: tuple[str, int], quantity: float) -> None:
         self.extra_supply[key] = self.extra_supply.get(key, 0.0) + quantity

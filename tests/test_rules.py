@@ -1,0 +1,70 @@
+"""Rules the market runs on (contract section 9), hand-derived: cap paths and bank limits.
+
+The README's two firms over three years at 10 % discounting, banking (tests/test_horizon.py):
+they must abate 40, 60 and 80 t; each year's cheap capacity is 60 t (20 at 10, 10 at 30, 30 at
+50), then hydrogen DRI at 80.
+"""
+
+from __future__ import annotations
+
+import pytest
+from builders import run_cli
+from test_horizon import CAPS, intervals, two_firms
+
+import optimodel
+
+
+def test_a_cap_path_gives_the_caps_written_out(tmp_path):
+    # 70 from 2025 declining 10 %/yr: 70, 63, 56.7 per sector.
+    written = two_firms(tmp_path / "written", [2025, 2026, 2027], {2025: 70.0, 2026: 63.0, 2027: 56.7})
+    path = two_firms(
+        tmp_path / "path", [2025, 2026, 2027], {}, sector={"cap_path": {"from_year": 2025, "start_tco2e": 70.0, "decline": 0.1}}
+    )
+    by_path = optimodel.solve(optimodel.load_scenario(path))
+    by_hand = optimodel.solve(optimodel.load_scenario(written))
+    assert intervals(by_path) == pytest.approx(intervals(by_hand))
+    assert by_path.markets["issued_tco2e"].tolist() == pytest.approx([140.0, 126.0, 113.4])
+
+
+def test_a_cap_path_is_swept_warm_and_continues_into_the_look_ahead(tmp_path):
+    from optimodel.sweep import parse_assignment, run_sweep
+
+    sector = {"cap_tco2e": {"2025": 70.0}, "cap_path": {"from_year": 2026, "start_tco2e": 60.0, "decline": 0.0}}
+    path = two_firms(tmp_path, [2025, 2026, 2027], {}, {"lookahead_years": 1}, sector=sector)
+    result = optimodel.solve(optimodel.load_scenario(path))
+    # The look-ahead year 2028 continues the path (60), not the look-ahead decline.
+    assert [entry["year"] for entry in result.summary["horizon"]["lookahead"]] == [2028]
+    assert result.markets["issued_tco2e"].tolist() == pytest.approx([140.0, 120.0, 120.0])
+    sweep = run_sweep(path, [parse_assignment("sectors.power.cap_path.decline=0.0,0.1")])
+    assert [point.warm for point in sweep.points] == [True, True]
+    cold = optimodel.solve(optimodel.load_scenario(path).model_copy())
+    assert sweep.points[0].result.prices.equals(cold.prices)
+
+
+def test_a_binding_bank_limit_breaks_the_hotelling_path(tmp_path):
+    # Without a limit: every year abates 60 t, banking 20 t; prices rise at 10 %: 50, 55, 60.5.
+    # With at most 10 t carried out of a year: 2025 banks 10 (abates 50, inside CCS: 50).
+    # 2026 abates its 60 and carries 10, both banks at the limit: one more 2026 allowance lets
+    # 2025 bank one less and abate one less, saving CCS at 50 in 2025 money, 55 in 2026's; one
+    # fewer costs a unit of 2027's hydrogen, 80 / 1.1 = 72.73: [55, 72.73]. 2027 buys 10 t of
+    # hydrogen: 80. Not 50, 55, 60.5: the limit breaks the path.
+    path = two_firms(tmp_path, [2025, 2026, 2027], CAPS)
+    path.write_text(path.read_text().replace("banking = true", "banking = true\nbank_limit_tco2e = 10.0"))
+    result = optimodel.solve(optimodel.load_scenario(path))
+    assert intervals(result) == pytest.approx([50, 50, 50, 55, 55, 80 / 1.1, 80, 80, 80])
+    assert result.markets["bank_end_tco2e"].tolist() == pytest.approx([10.0, 10.0, 0.0])
+
+
+def test_a_bank_limit_for_a_year_outside_the_scenario_warns(tmp_path):
+    path = two_firms(tmp_path, [2025, 2026, 2027], CAPS)
+    path.write_text(path.read_text().replace("banking = true", "banking = true\nbank_limit_tco2e = { 2025 = 10.0, 2040 = 5.0 }"))
+    completed = run_cli("validate", str(path))
+    assert completed.returncode == 0
+    assert "warning: markets.national.bank_limit_tco2e has values for 2040, outside the scenario's years" in completed.stderr
+
+
+def test_a_negative_bank_limit_is_an_error(tmp_path):
+    path = two_firms(tmp_path, [2025, 2026, 2027], CAPS)
+    path.write_text(path.read_text().replace("banking = true", "banking = true\nbank_limit_tco2e = -1.0"))
+    with pytest.raises(optimodel.InputError, match="key markets.national.bank_limit_tco2e"):
+        optimodel.load_scenario(path)
