@@ -175,6 +175,7 @@ def result_for(
         emit([bounded])
         result.summary["warnings"].append(bounded.as_dict())
     _report_scenario_years(scenario, data, result)
+    result.summary["totals"] = money_totals(data, result)
     result.cbam = cbam_exposure(scenario, result.sectors, result.firms, result.prices)
     result.inputs = {
         table: path
@@ -183,6 +184,23 @@ def result_for(
     }
     result.reads = scenario.files
     return result
+
+
+def money_totals(data: ModelData, result: Result) -> dict:
+    """summary.json ``totals`` (contract section 9): per reported year the undiscounted abatement
+    cost and the auction, ceiling and reserve revenue, and each discounted to the first year."""
+    names = ("abatement_cost", "auction_revenue", "ceiling_revenue", "reserve_revenue")
+    abatement = result.firms.groupby("year")["abatement_cost"].sum()
+    markets = result.markets.groupby("year").sum(numeric_only=True)
+    discount = dict(zip(data.years, data.discount.tolist()))
+    by_year = []
+    for year in data.reported_years:
+        entry: dict[str, float] = {"year": year, "abatement_cost": float(abatement.get(year, 0.0))}
+        for name in names[1:]:
+            entry[name] = float(markets[name].get(year, 0.0)) if name in markets.columns else 0.0
+        by_year.append(entry)
+    discounted = {name: sum(entry[name] * discount[int(entry["year"])] for entry in by_year) for name in names}
+    return {"by_year": by_year, "discounted": discounted}
 
 
 def _report_scenario_years(scenario: Scenario, data: ModelData, result: Result) -> None:
@@ -207,9 +225,10 @@ def _report_scenario_years(scenario: Scenario, data: ModelData, result: Result) 
         {**row, "bank_end_tco2e": float(bank[(row["market"], row["year"])])}
         for row in result.prices[beyond][["market", "year", "price", "price_low", "price_high"]].to_dict("records")
     ]
-    for name in ("prices", "markets", "sectors", "firms", "options"):
+    for name in ("prices", "markets", "sectors", "firms", "options", "regions"):
         table = getattr(result, name)
-        setattr(result, name, table[~table["year"].isin(lookahead)].reset_index(drop=True))
+        if table is not None:
+            setattr(result, name, table[~table["year"].isin(lookahead)].reset_index(drop=True))
 
 
 def package_versions() -> dict[str, str]:

@@ -422,7 +422,8 @@ class ModelData:
     """Firm-gas-years whose options could together abate more than the baseline: firm, gas, year,
     baseline_scaled. Only these need a baseline_limit row."""
     sector_years: pd.DataFrame
-    """sector, year, market, cap_scaled (NaN under a benchmark), benchmark (NaN under a cap)."""
+    """sector, year, market, cap_scaled (NaN under a benchmark), benchmark (NaN under a cap),
+    auction_share (of the issued allowances, sold instead of given free)."""
     activity: pd.DataFrame
     """firm, year, output for firms whose sector-year allocates by benchmark."""
     offset_steps: pd.DataFrame
@@ -684,6 +685,7 @@ def _sector_years(
                     "market": market,
                     "cap_scaled": np.nan if cap is None else scaling.to_model(cap),
                     "benchmark": np.nan if benchmark is None else benchmark,
+                    "auction_share": policy.auctioned(year),
                 }
             )
     return pd.DataFrame(rows)

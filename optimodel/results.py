@@ -45,6 +45,8 @@ class Result:
     """Input table paths by name (firms, emissions, options, activity), for the run folder."""
     cbam: pd.DataFrame | None = None
     """EU CBAM exposure by sector and year (scenarios with [cbam]); written as cbam.csv."""
+    regions: pd.DataFrame | None = None
+    """Firms' results summed by region and year (when firms have a region); written as regions.csv."""
     reads: tuple[Path, ...] = ()
     """Every file the run read (scenario files and input tables): never replaced by a write."""
 
@@ -65,7 +67,7 @@ class Result:
         plan = plan or plan_folder(directory, FolderKind.run, reads=self.reads)
 
         def fill(staging: Path) -> None:
-            for name in ("prices", "markets", "sectors", "firms", "options", "cbam"):
+            for name in ("prices", "markets", "sectors", "firms", "options", "cbam", "regions"):
                 table = getattr(self, name)
                 if table is not None:
                     rounded(table).to_csv(staging / f"{name}.csv", index=False, lineterminator="\n")
@@ -78,7 +80,7 @@ class Result:
 
     def _write_xlsx(self, path: Path) -> None:
         with pd.ExcelWriter(path, engine="openpyxl") as workbook:
-            for name in ("prices", "markets", "sectors", "firms", "options", "cbam"):
+            for name in ("prices", "markets", "sectors", "firms", "options", "cbam", "regions"):
                 table = getattr(self, name)
                 if table is not None:
                     # Excel has no infinity: an infinite price_high becomes an empty cell.
@@ -152,7 +154,27 @@ def make_result(
     sectors = _sector_table(data, firms)
     options = _option_table(data, steps, step_abatement, step_cost)
     markets = _market_table(SolvedModel(scenario, data, compiled, solution), firms, prices)
-    return Result(prices=price_table, markets=markets, sectors=sectors, firms=firms, options=options)
+    return Result(
+        prices=price_table, markets=markets, sectors=sectors, firms=firms, options=options, regions=region_table(data, firms)
+    )
+
+
+REGION_COLUMNS = [
+    "region", "year", "firms", "baseline_tco2e", "abatement_tco2e", "emissions_tco2e", "allocation_tco2e",
+    "net_purchase_tco2e", "abatement_cost", "compliance_cost",
+]
+
+
+def region_table(data: ModelData, firms: pd.DataFrame) -> pd.DataFrame | None:
+    """The firms' results summed by region and year (contract section 9); None when no firm has a region."""
+    region_of = dict(zip(data.firms["firm_id"], data.firms["region"]))
+    regions = firms["firm_id"].map(region_of)
+    if not (regions != "").any():
+        return None
+    summed = REGION_COLUMNS[3:]
+    grouped = firms.assign(region=regions).groupby(["region", "year"], sort=True)
+    table = grouped[summed].sum().join(grouped.size().rename("firms")).reset_index()
+    return table[REGION_COLUMNS]
 
 
 def _firm_year_sum(data: ModelData, values: np.ndarray) -> np.ndarray:
@@ -170,7 +192,12 @@ def _firm_table(data: ModelData, step_abatement: np.ndarray, step_cost: np.ndarr
     cost = _firm_year_sum(data, step_cost)
     emissions = baseline - abatement
     lost_output = _firm_year_sum(data, step_abatement * data.steps["output_loss_per_tco2e"].to_numpy())
-    allocation = firm_allocation(data, lost_output)
+    issued = firm_allocation(data, lost_output)
+    share = np.zeros((len(data.sectors), n_years))
+    share[data.sector_years["sector"].to_numpy(), data.sector_years["year"].to_numpy()] = data.sector_years["auction_share"].to_numpy()
+    # Auctioned allowances are bought at the market price: the firm's free allocation is the rest.
+    auctioned = issued * share[data.firms["sector"].to_numpy()[firm_index], year_index]
+    allocation = issued - auctioned
     market_names = np.array(data.markets, dtype=object)[data.firms["market"].to_numpy()[firm_index]]
     year_values = np.array(data.years)[year_index]
     price = np.array([prices[(market, year)]["price"] for market, year in zip(market_names, year_values)])
@@ -188,15 +215,16 @@ def _firm_table(data: ModelData, step_abatement: np.ndarray, step_cost: np.ndarr
             "net_purchase_tco2e": net_purchase,
             "abatement_cost": cost,
             "compliance_cost": cost + price * net_purchase,
+            "auctioned_tco2e": auctioned,
         }
     )
 
 
 def _sector_table(data: ModelData, firms: pd.DataFrame) -> pd.DataFrame:
-    grouped = firms.groupby(["sector", "year"], sort=False)[
-        ["baseline_tco2e", "abatement_tco2e", "emissions_tco2e", "allocation_tco2e", "abatement_cost"]
+    grouped = firms.assign(cap_tco2e=firms["allocation_tco2e"] + firms["auctioned_tco2e"]).groupby(["sector", "year"], sort=False)[
+        ["baseline_tco2e", "abatement_tco2e", "emissions_tco2e", "cap_tco2e", "abatement_cost"]
     ].sum()
-    table = grouped.reset_index().rename(columns={"allocation_tco2e": "cap_tco2e"})
+    table = grouped.reset_index()
     order = {name: position for position, name in enumerate(data.sectors)}
     table = table.sort_values(["sector", "year"], key=lambda column: column.map(order) if column.name == "sector" else column)
     return table[SECTOR_COLUMNS].reset_index(drop=True)
@@ -221,13 +249,16 @@ def _market_table(solved: SolvedModel, firms: pd.DataFrame, prices: dict) -> pd.
     """One row per market-year: the contract's columns, then each registered family's own
     (``PolicyFamily.market_values``); a contract column no family fills is 0."""
     data = solved.data
-    totals = firms.groupby(["market", "year"])[["allocation_tco2e", "emissions_tco2e"]].sum()
+    totals = firms.groupby(["market", "year"])[["allocation_tco2e", "auctioned_tco2e", "emissions_tco2e"]].sum()
     keys = [(market, year) for market in data.markets for year in data.years]
     index = pd.MultiIndex.from_tuples(keys, names=["market", "year"])
     totals = totals.reindex(index, fill_value=0.0)
+    price = np.array([prices[key]["price"] for key in keys])
     columns: dict[str, np.ndarray] = {
-        "issued_tco2e": totals["allocation_tco2e"].to_numpy(),
+        "issued_tco2e": (totals["allocation_tco2e"] + totals["auctioned_tco2e"]).to_numpy(),
         "emissions_tco2e": totals["emissions_tco2e"].to_numpy(),
+        "auction_tco2e": totals["auctioned_tco2e"].to_numpy(),
+        "auction_revenue": totals["auctioned_tco2e"].to_numpy() * price,
     }
     for family in FAMILIES:
         if family.market_values is not None:

@@ -76,6 +76,23 @@ class SectorPolicy(_Closed):
     """Intensity benchmark per year, tCO2e per unit of output; allocation = benchmark x output."""
     cap_path: CapPath | None = None
     """Caps for the years from its ``from_year`` on that have neither cap_tco2e nor benchmark."""
+    auction_share: float | dict[int, float] = 0.0
+    """Share of the sector's issued allowances sold at the market price instead of given free:
+    one number, or one per year (years not given: 0). It moves money, never abatement or prices."""
+
+    @field_validator("auction_share")
+    @classmethod
+    def _a_share(cls, share: float | dict[int, float]) -> float | dict[int, float]:
+        for value in share.values() if isinstance(share, dict) else [share]:
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"a share must be between 0 and 1, got {value}")
+        return share
+
+    def auctioned(self, year: int) -> float:
+        """The auction share of ``year``."""
+        if isinstance(self.auction_share, dict):
+            return self.auction_share.get(year, 0.0)
+        return self.auction_share
 
     def cap(self, year: int) -> float | None:
         """The sector's cap in ``year``: its cap_tco2e, else (unless a benchmark applies) its cap path."""

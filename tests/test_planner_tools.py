@@ -87,7 +87,8 @@ def test_xlsx_format_writes_one_sheet_per_table(tmp_path):
     completed = cli("solve", str(EXAMPLES / "two-firms.toml"), "--out", str(tmp_path / "run"), "--format", "xlsx")
     assert completed.returncode == 0, completed.stderr
     sheets = pd.read_excel(tmp_path / "run" / "results.xlsx", sheet_name=None)
-    assert set(sheets) == {"prices", "markets", "sectors", "firms", "options"}
+    # The example's firms have regions, so regions.csv is a table too (contract section 9).
+    assert set(sheets) == {"prices", "markets", "sectors", "firms", "options", "regions"}
     prices = sheets["prices"].set_index("year")
     assert prices.loc[2026, "price_high"] == pytest.approx(80.0)
     assert (tmp_path / "run" / "prices.csv").exists()

@@ -68,3 +68,43 @@ def test_a_negative_bank_limit_is_an_error(tmp_path):
     path.write_text(path.read_text().replace("banking = true", "banking = true\nbank_limit_tco2e = -1.0"))
     with pytest.raises(optimodel.InputError, match="key markets.national.bank_limit_tco2e"):
         optimodel.load_scenario(path)
+
+
+def test_an_auction_share_moves_money_and_leaves_prices_and_abatement_alone(tmp_path):
+    # Power auctions 10 % of its cap: 7 t in 2025 and 6 t in 2026, bought at 50 (the price).
+    # P1 emits 70 and 50 t (as without the auction), gets 63 and 54 t free: it buys 7 t in 2025
+    # (compliance 700 + 50 x 7 = 1,050) and sells 4 t in 2026 (1,700 - 200 = 1,500).
+    from builders import EXAMPLES
+
+    plain = optimodel.solve(optimodel.load_scenario(EXAMPLES / "two-firms.toml"))
+    path = tmp_path / "auction.toml"
+    path.write_text(f'extends = "{EXAMPLES / "two-firms.toml"}"\nname = "auction"\n[sectors.power]\nauction_share = 0.1\n')
+    result = optimodel.solve(optimodel.load_scenario(path))
+    assert result.prices.equals(plain.prices)
+    assert result.firms["abatement_tco2e"].tolist() == plain.firms["abatement_tco2e"].tolist()
+    assert result.markets["auction_tco2e"].tolist() == pytest.approx([7.0, 6.0])
+    assert result.markets["auction_revenue"].tolist() == pytest.approx([350.0, 300.0])
+    assert result.markets["issued_tco2e"].tolist() == pytest.approx([140.0, 120.0])
+    power = result.firms[result.firms["firm_id"] == "P1"]
+    assert power["allocation_tco2e"].tolist() == pytest.approx([63.0, 54.0])
+    assert power["compliance_cost"].tolist() == pytest.approx([1050.0, 1500.0])
+    shandong = result.regions[result.regions["region"] == "Shandong"]
+    assert shandong["compliance_cost"].tolist() == pytest.approx([1050.0, 1500.0])
+    assert result.summary["totals"]["discounted"]["auction_revenue"] == pytest.approx(650.0)
+    assert [entry["auction_revenue"] for entry in result.summary["totals"]["by_year"]] == pytest.approx([350.0, 300.0])
+
+
+def test_regions_csv_is_written_when_firms_have_regions(tmp_path):
+    from builders import EXAMPLES
+
+    completed = run_cli("solve", str(EXAMPLES / "two-firms.toml"), "--out", str(tmp_path / "out"))
+    assert completed.returncode == 0, completed.stderr
+    import pandas as pd
+
+    regions = pd.read_csv(tmp_path / "out" / "regions.csv")
+    assert list(regions.columns) == [
+        "region", "year", "firms", "baseline_tco2e", "abatement_tco2e", "emissions_tco2e", "allocation_tco2e",
+        "net_purchase_tco2e", "abatement_cost", "compliance_cost",
+    ]
+    expected = [["Hebei", 2025, 1], ["Hebei", 2026, 1], ["Shandong", 2025, 1], ["Shandong", 2026, 1]]
+    assert regions[["region", "year", "firms"]].values.tolist() == expected

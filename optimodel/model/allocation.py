@@ -109,6 +109,8 @@ def _warm_mask(dump: dict) -> None:
         policy["cap_tco2e"] = sorted(policy["cap_tco2e"])
         if policy.get("cap_path"):
             policy["cap_path"] = {"from_year": policy["cap_path"]["from_year"]}
+        # An auction share moves money only: the LP is the same.
+        policy["auction_share"] = None
 
 
 def _warm_move(move: WarmMove) -> None:

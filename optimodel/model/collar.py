@@ -63,9 +63,13 @@ def add_price_collar(model: pyo.ConcreteModel, data: ModelData, scenario: Scenar
 
 
 def _market_values(solved: SolvedModel) -> dict[str, np.ndarray]:
+    policies = solved.scenario.market_policies()
+    ceiling = solved.market_year_totals("ceiling_sales")
+    price = np.array([policies[market].price_ceiling or 0.0 for market in solved.data.markets for _ in solved.data.years])
     return {
-        "ceiling_tco2e": solved.market_year_totals("ceiling_sales"),
+        "ceiling_tco2e": ceiling,
         "withheld_tco2e": solved.market_year_totals("withheld"),
+        "ceiling_revenue": ceiling * price,
     }
 
 
