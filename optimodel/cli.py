@@ -269,22 +269,10 @@ def command_horizon(arguments: argparse.Namespace) -> int:
     if not arguments.quiet:
         first = outcome.table[outcome.table["year"] == outcome.table["year"].min()]
         print(f"{'variant':<22}{'market':<14}{'first-year price':>18}   ({scenario.currency}/tCO2e)")
-        for variant, row in zip(variants, _rows_by_variant(first, variants)):
-            for entry in row:
-                print(f"{variant.label:<22}{entry['market']:<14}{entry['price']:>18.2f}")
+        for row in first.itertuples(index=False):
+            print(f"{Variant.from_row(row.end_year, row.foresight).label:<22}{row.market:<14}{row.price:>18.2f}")
         print(_written(plan, "horizon.csv"))
     return 0
-
-
-def _rows_by_variant(first, variants) -> list[list[dict]]:
-    rows = []
-    for variant in variants:
-        if variant.end_year is not None:
-            chosen = first[first["end_year"].astype(str) == str(variant.end_year)]
-        else:
-            chosen = first[first["foresight"].astype(str) == ("all" if variant.foresight is None else str(variant.foresight))]
-        rows.append(chosen.to_dict("records"))
-    return rows
 
 
 def command_check(arguments: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ tables; their prices are the windows'.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 import time
@@ -29,12 +30,10 @@ import numpy as np
 import pandas as pd
 
 from .data import ModelData
-from .errors import SolverError
 from .scenario import Scenario
-from .solver import CompiledLp, Infeasible, LpSolver, prices_from_duals
+from .solver import INFINITY, CompiledLp, Infeasible, LpSolver, prices_from_duals
 
 log = logging.getLogger(__name__)
-INFINITY = float("inf")
 
 
 def limited(scenario: Scenario) -> bool:
@@ -105,7 +104,8 @@ def _see_window(solver, balance, banks, decided, years, first, last, built_rows,
         if key in decided and position < first:
             value = decided[key]
             bounds = (value, value)
-        elif position >= last and position < len(years) - 1 or position > last:
+        elif position > last or (position == last and last < len(years) - 1):
+            # After the window, or its end bank short of the last modelled year: nothing carried.
             bounds = (0.0, 0.0)
         else:
             bounds = (built_banks[0][column], built_banks[1][column])
@@ -113,13 +113,6 @@ def _see_window(solver, balance, banks, decided, years, first, last, built_rows,
         lower_bounds.append(bounds[0])
         upper_bounds.append(bounds[1])
     solver.set_column_bounds(np.array(columns, dtype=np.int32), np.array(lower_bounds), np.array(upper_bounds))
-
-
-def check_plan(plan: RollingPlan, data: ModelData) -> None:
-    """Every market-year has a price from its window."""
-    missing = [key for key in ((market, year) for market in data.markets for year in data.years) if key not in plan.prices]
-    if missing:
-        raise SolverError(f"the rolling horizon left {len(missing)} market-year(s) without a price")
 
 
 # The `optimodel horizon` command: how the prices depend on where the model stops looking --------
@@ -141,6 +134,13 @@ class Variant:
     end_year: int | None = None
     foresight: int | None = None
 
+    @classmethod
+    def from_row(cls, end_year, foresight) -> Variant:
+        """The variant of a horizon.csv row (``end_year`` or ``foresight``, a number or "all")."""
+        if str(end_year) != "":
+            return cls(end_year=int(end_year))
+        return cls(foresight=None if str(foresight) == "all" else int(foresight))
+
     @property
     def label(self) -> str:
         if self.end_year is not None:
@@ -150,9 +150,9 @@ class Variant:
 
 def variant_scenario(scenario: Scenario, variant: Variant) -> Scenario:
     """The scenario cut at (or looking ahead to) ``variant.end_year``, or with its foresight."""
-    from .scenario import validate_scenario
+    from .scenario import derived_scenario
 
-    raw = json_copy(scenario.resolved)
+    raw = copy.deepcopy(scenario.resolved)
     horizon = dict(raw.get("horizon", {}))
     if variant.end_year is not None:
         last = scenario.years[-1]
@@ -174,17 +174,7 @@ def variant_scenario(scenario: Scenario, variant: Variant) -> Scenario:
         if variant.foresight is not None:
             horizon["foresight_years"] = variant.foresight
     raw["horizon"] = horizon
-    source = str(scenario.source) if scenario.source else "scenario"
-    cut = validate_scenario(raw, source)
-    cut._source, cut._resolved, cut._files = scenario._source, raw, scenario._files
-    return cut
-
-
-def json_copy(document):
-    """A deep copy of a plain TOML document."""
-    import copy
-
-    return copy.deepcopy(document)
+    return derived_scenario(raw, scenario)
 
 
 @dataclasses.dataclass
@@ -196,7 +186,7 @@ class HorizonStudy:
     summaries: dict[str, dict]
 
 
-def study(scenario: Scenario, variants: list[Variant], progress=None) -> HorizonStudy:
+def study(scenario: Scenario, variants: list[Variant]) -> HorizonStudy:
     """Solve every variant (see ``optimodel horizon``) and compare them."""
     from .api import solve
     from .data import load_data
@@ -215,8 +205,6 @@ def study(scenario: Scenario, variants: list[Variant], progress=None) -> Horizon
         frames.append(frame)
         summaries[variant.label] = {"objective": result.summary["objective"], "horizon": result.summary["horizon"]}
         outcomes.append((variant, result))
-        if progress:
-            progress(1)
     warnings = []
     ends = sorted((variant.end_year, result) for variant, result in outcomes if variant.end_year is not None)
     if len(ends) >= 2:

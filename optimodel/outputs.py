@@ -83,11 +83,6 @@ def read_marker(folder: Path) -> dict | None:
     return content if isinstance(content, dict) else {}
 
 
-def is_run_folder(folder: Path) -> bool:
-    """Whether ``folder`` holds optimodel's marker."""
-    return read_marker(folder) is not None
-
-
 def _entries(folder: Path) -> list[str]:
     """Every file and folder below ``folder``, as relative POSIX paths (folders end in "/")."""
     found = []

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import readable_tco2e
+from .model.allocation import activity_benchmark, sector_year_table
 
 log = logging.getLogger("optimodel.warnings")
 
@@ -221,12 +222,8 @@ def sector_totals(data) -> SectorTotals:
         (data.firms["sector"].to_numpy()[firm], data.firm_baselines["year"].to_numpy()),
         data.scaling.from_model(data.firm_baselines["baseline_scaled"].to_numpy()),
     )
-    allowances = np.zeros(shape)
-    benchmarked = np.zeros(shape, dtype=bool)
-    sector, year = data.sector_years["sector"].to_numpy(), data.sector_years["year"].to_numpy()
-    cap = data.sector_years["cap_scaled"].to_numpy()
-    allowances[sector, year] = np.where(np.isnan(cap), 0.0, data.scaling.from_model(np.nan_to_num(cap)))
-    benchmarked[sector, year] = data.sector_years["benchmark"].notna().to_numpy()
+    allowances = data.scaling.from_model(np.nan_to_num(sector_year_table(data, "cap_scaled")))
+    benchmarked = ~np.isnan(sector_year_table(data, "benchmark"))
     for (sector_position, year_position), value in _benchmark_allocation(data).items():
         allowances[sector_position, year_position] = value
     return SectorTotals(baseline, allowances, benchmarked)
@@ -320,12 +317,9 @@ def _benchmark_allocation(data) -> dict[tuple[int, int], float]:
     """(sector, year) positions -> benchmark x output summed over the sector's firms, tCO2e."""
     if data.activity.empty:
         return {}
-    table = np.full((len(data.sectors), len(data.years)), np.nan)
-    table[data.sector_years["sector"].to_numpy(), data.sector_years["year"].to_numpy()] = data.sector_years["benchmark"].to_numpy()
     firm_sector = data.firms["sector"].to_numpy()[data.activity["firm"].to_numpy()]
     years = data.activity["year"].to_numpy()
-    benchmark = table[firm_sector, years]
-    allocation = pd.Series(benchmark * data.activity["output"].to_numpy()).groupby([firm_sector, years]).sum()
+    allocation = pd.Series(activity_benchmark(data) * data.activity["output"].to_numpy()).groupby([firm_sector, years]).sum()
     return {(int(sector), int(year)): float(value) for (sector, year), value in allocation.items()}
 
 

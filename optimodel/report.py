@@ -155,10 +155,9 @@ def _horizon_page(directory: Path) -> str:
         summary = json.loads((directory / "summary.json").read_text())
     except (OSError, ValueError, pd.errors.ParserError) as error:
         raise InputError(f"cannot read the horizon study ({error})", file=str(directory)) from None
-    table["variant"] = [
-        f"ends {end}" if end else ("perfect foresight" if foresight == "all" else f"foresight {foresight}")
-        for end, foresight in zip(table["end_year"], table["foresight"])
-    ]
+    from .horizon import Variant
+
+    table["variant"] = [Variant.from_row(end, foresight).label for end, foresight in zip(table["end_year"], table["foresight"])]
     figure = go.Figure()
     for (variant, market), rows in table.groupby(["variant", "market"], sort=False):
         name = variant if table["market"].nunique() == 1 else f"{variant}, {market}"

@@ -487,6 +487,16 @@ def validate_scenario(raw: dict[str, Any], file: str) -> Scenario:
     return scenario
 
 
+def derived_scenario(raw: dict[str, Any], base: Scenario) -> Scenario:
+    """A scenario made from ``base``'s resolved document changed by a sweep or a horizon study:
+    validated and checked as if read from ``base``'s file, whose files it reads."""
+    source = str(base.source) if base.source else "scenario"
+    scenario = validate_scenario(raw, source)
+    scenario._source, scenario._resolved, scenario._files = base._source, raw, base._files
+    check_scenario(scenario, source)
+    return scenario
+
+
 def load_scenario(path: str | Path) -> Scenario:
     """Read, merge, validate and check a scenario file. Raises ``InputError`` on any fault."""
     path = Path(path)

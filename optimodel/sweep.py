@@ -29,7 +29,7 @@ import pandas as pd
 
 from .errors import InfeasibleError, InputError, OptimodelError
 from .outputs import FolderPlan
-from .scenario import Scenario, check_scenario, load_scenario, validate_scenario
+from .scenario import Scenario, derived_scenario, load_scenario
 
 log = logging.getLogger(__name__)
 
@@ -88,19 +88,13 @@ def sweep_points(base: Scenario, assignments: list[Assignment]) -> list[Point]:
     points = []
     combinations = list(itertools.product(*(assignment.values for assignment in assignments)))
     width = max(3, len(str(len(combinations))))
-    source = str(base.source) if base.source else "scenario"
     for number, values in enumerate(combinations, start=1):
         raw = copy.deepcopy(base.resolved)
         chosen = {}
         for assignment, value in zip(assignments, values):
             set_dotted(raw, assignment.key, value)
             chosen[assignment.key] = value
-        scenario = validate_scenario(raw, source)
-        scenario._source = base.source
-        scenario._resolved = raw
-        scenario._files = base._files
-        check_scenario(scenario, source)
-        points.append(Point(f"run-{number:0{width}d}", chosen, scenario))
+        points.append(Point(f"run-{number:0{width}d}", chosen, derived_scenario(raw, base)))
     return points
 
 

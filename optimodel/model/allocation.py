@@ -81,11 +81,7 @@ def firm_allocation(data: ModelData, lost_output: np.ndarray) -> np.ndarray:
     year_index = np.tile(np.arange(n_years), n_firms)
     firm_sector = data.firms["sector"].to_numpy()[firm_index]
     baseline = data.scaling.from_model(data.firm_baselines["baseline_scaled"].to_numpy())
-    cap = np.full((len(data.sectors), n_years), np.nan)
-    sector_years = data.sector_years
-    cap[sector_years["sector"].to_numpy(), sector_years["year"].to_numpy()] = data.scaling.from_model(
-        sector_years["cap_scaled"].to_numpy()
-    )
+    cap = data.scaling.from_model(sector_year_table(data, "cap_scaled"))
     sector_baseline = pd.Series(baseline).groupby([firm_sector, year_index]).transform("sum").to_numpy()
     sector_count = pd.Series(baseline).groupby([firm_sector, year_index]).transform("size").to_numpy()
     share = np.where(sector_baseline > 0, baseline / np.where(sector_baseline > 0, sector_baseline, 1.0), 1.0 / sector_count)
@@ -118,12 +114,18 @@ def _warm_move(move: WarmMove) -> None:
     move.shift_ledger("issued", {key: point[key] - base[key] for key in base})
 
 
+def sector_year_table(data: ModelData, column: str, missing: float = np.nan) -> np.ndarray:
+    """A column of ``data.sector_years`` as a sectors x years array (``missing`` where absent)."""
+    table = np.full((len(data.sectors), len(data.years)), missing)
+    sector_years = data.sector_years
+    table[sector_years["sector"].to_numpy(), sector_years["year"].to_numpy()] = sector_years[column].to_numpy()
+    return table
+
+
 def activity_benchmark(data: ModelData) -> np.ndarray:
     """The benchmark (tCO2e per unit of output) of each row of ``data.activity`` (the firm-years
     whose sector allocates by benchmark)."""
-    table = np.full((len(data.sectors), len(data.years)), np.nan)
-    sector_years = data.sector_years
-    table[sector_years["sector"].to_numpy(), sector_years["year"].to_numpy()] = sector_years["benchmark"].to_numpy()
+    table = sector_year_table(data, "benchmark")
     firm_sector = data.firms["sector"].to_numpy()
     return table[firm_sector[data.activity["firm"].to_numpy()], data.activity["year"].to_numpy()]
 

@@ -15,7 +15,6 @@ objective) come after every policy family, because they read the finished ledger
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -205,8 +204,3 @@ class Registry:
 
 FAMILIES = Registry()
 """Every policy family optimodel builds; ``optimodel/model/build.py`` registers the built-in ones."""
-
-
-def unlimited(value: float) -> bool:
-    """Whether a diagnosis bound is infinite (a market that can always buy more)."""
-    return math.isinf(value)
