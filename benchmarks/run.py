@@ -96,6 +96,34 @@ def horizon_costs() -> dict:
     return {**seconds, "foresight_3_ratio": round(seconds["foresight_3"] / seconds["one_solve"], 2)}
 
 
+def rules_costs() -> dict:
+    """The default against the default with the official plan's reserve (scenarios/reserve.toml)
+    and against the official plan (every rule of contract section 9): build and solve phases in
+    fresh processes and the command's wall time, each the best of three runs."""
+    variants = {
+        "default": instance(1),
+        "reserve": ROOT / "scenarios" / "reserve.toml",
+        "official_plan": ROOT / "scenarios" / "official-plan.toml",
+    }
+    record: dict = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for name, path in variants.items():
+            runs = [in_fresh_process(path) for _ in range(3)]
+            record[name] = {
+                phase: min(run[phase] for run in runs) for phase in ("build", "solve", "price_intervals", "total_in_process")
+            }
+            record[name]["columns"] = runs[0]["columns"]
+            record[name]["rows"] = runs[0]["rows"]
+            record[name]["command_seconds"] = min(
+                command_seconds("-q", "solve", str(path), "--out", f"{folder}/{name}-{run}") for run in range(3)
+            )
+    base = record["default"]
+    for name in ("reserve", "official_plan"):
+        record[name]["solve_ratio"] = round(record[name]["solve"] / base["solve"], 3)
+        record[name]["command_ratio"] = round(record[name]["command_seconds"] / base["command_seconds"], 3)
+    return record
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scales", type=int, nargs="+", default=[1, 3, 10])
@@ -103,6 +131,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--phases", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--horizon", action="store_true", help="only: one solve against foresight 3 and a look-ahead to 2045")
+    parser.add_argument("--rules", action="store_true", help="only: the default against its reserve and the official plan")
     arguments = parser.parse_args()
     if arguments.phases:
         print(json.dumps(measure_phases(arguments.phases)))
@@ -121,6 +150,10 @@ def main() -> None:
     if arguments.horizon:
         record["horizon"] = horizon_costs()
         print(f"horizon: {record['horizon']}", flush=True)
+        arguments.scales, arguments.sweep_points = [], 0
+    if arguments.rules:
+        record["rules"] = rules_costs()
+        print(f"rules: {record['rules']}", flush=True)
         arguments.scales, arguments.sweep_points = [], 0
     with tempfile.TemporaryDirectory() as folder:
         for scale in arguments.scales:

@@ -19,6 +19,8 @@ from .diagnose import constant_shortfalls, diagnose_infeasible, infeasible_lp_er
 from .horizon import limited, roll
 from .memory import check_building
 from .model import build_model
+from .model.build import FAMILIES
+from .model.registry import SolvedModel
 from .plausibility import InputWarning, WarningCode, data_warnings, emit, one_per_kind, scenario_warnings
 from .results import Result, make_result, objective_money
 from .scenario import Scenario
@@ -174,6 +176,11 @@ def result_for(
         )
         emit([bounded])
         result.summary["warnings"].append(bounded.as_dict())
+    solved = SolvedModel(scenario, data, compiled, solution, result.firms)
+    found = [warning for family in FAMILIES if family.result_warnings is not None for warning in family.result_warnings(solved, result)]
+    if found:
+        emit(found)
+        result.summary["warnings"].extend(warning.as_dict() for warning in found)
     _report_scenario_years(scenario, data, result)
     result.summary["totals"] = money_totals(data, result)
     result.cbam = cbam_exposure(scenario, result.sectors, result.firms, result.prices)

@@ -9,7 +9,9 @@ Every window is the one LP of the whole horizon with bounds moved, so each is re
 the last window's basis (dual simplex): the banks of the years already decided are fixed; the
 bank out of the window's last year is fixed at 0 (a window neither values a bank it cannot use
 nor borrows from a year it does not see); later years have their market rows freed and their
-banks fixed at 0, so they neither constrain nor reach the window. A window that reaches the last
+banks fixed at 0, so they neither constrain nor reach the window. Other variables that carry a
+state across years (``PolicyFamily.window_decided``: a reserve's releases and intake, which move
+its stock) are treated like the banks: fixed once their year is decided, 0 after the window. A window that reaches the last
 modelled year sees the terminal conditions on the bank as they are. Prices of year t in money of
 year t do not depend on which year costs are discounted to.
 
@@ -66,13 +68,16 @@ def roll(compiled: CompiledLp, solver: LpSolver, scenario: Scenario, data: Model
     foresight = scenario.horizon.foresight_years or len(years)
     balance = compiled.rows.get("market_balance", {})
     banks = compiled.columns.get("bank", {})
+    carried = _carried_columns(compiled)
     built_rows = (compiled.row_lower.copy(), compiled.row_upper.copy())
     built_banks = (compiled.col_lower.copy(), compiled.col_upper.copy())
     prices: dict[tuple[str, int], dict[str, float]] = {}
     decided: dict[tuple[str, int], float] = {}
+    decided_columns: dict[int, float] = {}
     for first, year in enumerate(years):
         last = min(first + foresight, len(years)) - 1
         _see_window(solver, balance, banks, decided, years, first, last, built_rows, built_banks)
+        _see_window_carried(solver, carried, decided_columns, years, first, last, built_banks)
         try:
             solution = solver.solve(interval_years={year})
         except Infeasible:
@@ -83,9 +88,13 @@ def roll(compiled: CompiledLp, solver: LpSolver, scenario: Scenario, data: Model
             prices[(market, year)] = window_prices[(market, year)]
             if (market, year) in banks:
                 decided[(market, year)] = float(solution.col_value[banks[(market, year)]])
+        for column, column_year in carried:
+            if column_year == year:
+                decided_columns[column] = float(solution.col_value[column])
         log.info("window %d-%d solved", year, years[last])
     # Every bank decided, every row as built: the LP the final solve certifies.
     _see_window(solver, balance, banks, decided, years, len(years), len(years) - 1, built_rows, built_banks)
+    _see_window_carried(solver, carried, decided_columns, years, len(years), len(years) - 1, built_banks)
     return RollingPlan(prices, decided, len(years), time.perf_counter() - started)
 
 
@@ -113,6 +122,34 @@ def _see_window(solver, balance, banks, decided, years, first, last, built_rows,
         lower_bounds.append(bounds[0])
         upper_bounds.append(bounds[1])
     solver.set_column_bounds(np.array(columns, dtype=np.int32), np.array(lower_bounds), np.array(upper_bounds))
+
+
+def _carried_columns(compiled: CompiledLp) -> list[tuple[int, int]]:
+    """(column, year) of every registered family's ``window_decided`` variables."""
+    from .model.build import FAMILIES
+
+    return [
+        (column, int(index[1]))
+        for family in FAMILIES
+        for name in family.window_decided
+        for index, column in compiled.columns.get(name, {}).items()
+    ]
+
+
+def _see_window_carried(solver, carried, decided, years, first, last, built) -> None:
+    """Bounds of the carried columns for the window ``first`` .. ``last``: decided ones fixed,
+    those after the window at 0, the rest as built."""
+    if not carried:
+        return
+    columns = np.array([column for column, _ in carried], dtype=np.int32)
+    positions = np.array([years.index(year) for _, year in carried])
+    lower, upper = built[0][columns].copy(), built[1][columns].copy()
+    fixed = np.array([column in decided and position < first for column, position in zip(columns, positions)])
+    values = np.array([decided.get(int(column), 0.0) for column in columns])
+    lower[fixed] = upper[fixed] = values[fixed]
+    after = positions > last
+    lower[after] = upper[after] = 0.0
+    solver.set_column_bounds(columns, lower, upper)
 
 
 # The `optimodel horizon` command: how the prices depend on where the model stops looking --------

@@ -67,6 +67,15 @@ class WarningCode(str, Enum):
     bank_large_before_end = "bank_large_before_end"
     """``optimodel horizon``: the bank is still above 10 % of emissions one year before the end,
     so the end of the horizon still binds the prices."""
+    reserve_cannot_act = "reserve_cannot_act"
+    """A reserve's release tiers can never release: no stock and no intake to fill it, or every
+    release trigger at or above the market's price ceiling (the ceiling sells first)."""
+    reserve_intake_above_trigger = "reserve_intake_above_trigger"
+    """The reserve takes in allowances while the price is above the intake trigger: its stock binds
+    later, so a withheld allowance is worth its trigger plus the release it makes possible."""
+    bank_above_carry_over_rule = "bank_above_carry_over_rule"
+    """A market with a bank limit banks more than the per-firm carry-over rule would allow given
+    each firm's net sales in the solution: the aggregate limit is looser than the rule."""
     price_interval_bound = "price_interval_bound"
     """A price interval is a bound, not exact: two steps of the cost curve lie closer to the cap
     than HiGHS's tolerance can tell apart (the interval contains the exact one)."""
@@ -133,6 +142,7 @@ def scenario_warnings(scenario) -> list[InputWarning]:
             )
         )
     for market, market_policy in scenario.markets.items():
+        found += _reserve_warnings(market, market_policy, scenario)
         if isinstance(market_policy.bank_limit_tco2e, dict):
             outside = [year for year in market_policy.bank_limit_tco2e if year not in years]
             if outside:
@@ -351,3 +361,42 @@ def _far_from_baseline(
         message = f"{key} allocates above 10x the sector's baseline in every year ({example}){unit}"
         return [InputWarning(WarningCode.benchmark_far_from_baseline, message)]
     return []
+
+
+def _reserve_warnings(market: str, policy, scenario) -> list[InputWarning]:
+    """Trigger tables with years the model never reaches, and release tiers that cannot act."""
+    reserve = policy.reserve
+    if reserve is None:
+        return []
+    found = []
+    modelled = set(scenario.modelled_years)
+    for kind, tiers in (("release", reserve.release), ("intake", reserve.intake)):
+        for index, tier in enumerate(tiers):
+            outside = [year for year in tier.price if year not in modelled] if isinstance(tier.price, dict) else []
+            if outside:
+                found.append(
+                    InputWarning(
+                        WarningCode.year_outside_years,
+                        f"markets.{market}.reserve.{kind}.{index}.price has values for {_years(outside)}, outside the "
+                        "modelled years; they are ignored",
+                    )
+                )
+    if reserve.release and reserve.stock_tco2e == 0 and not reserve.intake:
+        found.append(
+            InputWarning(
+                WarningCode.reserve_cannot_act,
+                f"markets.{market}.reserve has release tiers but no stock_tco2e and no intake to fill it: it never releases",
+            )
+        )
+    ceiling = policy.price_ceiling
+    if reserve.release and ceiling is not None and all(
+        tier.trigger(year) >= ceiling for tier in reserve.release for year in scenario.modelled_years
+    ):
+        found.append(
+            InputWarning(
+                WarningCode.reserve_cannot_act,
+                f"every release trigger of markets.{market}.reserve is at or above its price_ceiling ({ceiling:g}): "
+                "the ceiling sells first, so the reserve never releases",
+            )
+        )
+    return found

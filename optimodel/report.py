@@ -2,10 +2,11 @@
 page opens with no network.
 
 Charts: the price path per market with its interval band; each sector's marginal abatement cost
-curve in the first year with the clearing price; abatement by sector and option (CO2 and PFC
-gases apart); the distribution of firms' net purchases and compliance costs (who pays, who
-sells); the bank over time; CBAM exposure when the run has it; and for a sweep folder, price
-against the swept value.
+curve in the first year with the clearing price; emissions against the cap; abatement by sector
+and option (CO2 and PFC gases apart); the distribution of firms' net purchases and compliance
+costs (who pays, who sells); the bank over time; the reserve's stock and flows when it has one;
+money by year in bn (abatement cost, auction, ceiling and reserve revenue); CBAM exposure when the
+run has it; and for a sweep folder, price against the swept value.
 """
 
 from __future__ import annotations
@@ -103,6 +104,63 @@ def _bank_figure(markets: pd.DataFrame):
 
     return px.bar(markets.assign(mt=markets["bank_end_tco2e"] / 1e6), x="year", y="mt", color="market", barmode="group",
                   title="Bank at year end (negative: borrowed)", labels={"mt": "Mt CO2e"})
+
+
+def _emissions_figure(markets: pd.DataFrame):
+    """Verified emissions against the allowances issued (the caps), per market, Mt."""
+    import plotly.graph_objects as go
+
+    figure = go.Figure()
+    for index, (market, table) in enumerate(markets.groupby("market", sort=False)):
+        colour = COLOURS[index % len(COLOURS)]
+        figure.add_trace(go.Scatter(x=table["year"], y=table["issued_tco2e"] / 1e6, mode="lines", name=f"{market}: issued (cap)",
+                                    line={"color": colour, "dash": "dash"}))
+        figure.add_trace(go.Scatter(x=table["year"], y=table["emissions_tco2e"] / 1e6, mode="lines+markers",
+                                    name=f"{market}: emissions", line={"color": colour}))
+    figure.update_layout(title="Emissions against the cap (the gap is met by the bank, offsets and the reserve)",
+                         xaxis_title="year", yaxis_title="Mt CO2e")
+    return figure
+
+
+RESERVE_COLUMNS = ("reserve_released_tco2e", "reserve_intake_tco2e", "reserve_stock_end_tco2e")
+
+
+def _reserve_figure(markets: pd.DataFrame):
+    """The reserve's stock at year end (line) and its yearly releases and intake (bars), Mt."""
+    import plotly.graph_objects as go
+
+    figure = go.Figure()
+    for index, (market, table) in enumerate(markets.groupby("market", sort=False)):
+        colour = COLOURS[index % len(COLOURS)]
+        figure.add_trace(go.Scatter(x=table["year"], y=table["reserve_stock_end_tco2e"] / 1e6, mode="lines+markers",
+                                    name=f"{market}: stock at year end", line={"color": colour}))
+        figure.add_trace(go.Bar(x=table["year"], y=table["reserve_released_tco2e"] / 1e6, name=f"{market}: released",
+                                marker={"color": colour}, opacity=0.5))
+        figure.add_trace(go.Bar(x=table["year"], y=-table["reserve_intake_tco2e"] / 1e6, name=f"{market}: taken in (negative)",
+                                marker={"color": colour, "pattern": {"shape": "/"}}, opacity=0.5))
+    figure.update_layout(title="Allowance reserve: stock, releases and intake", xaxis_title="year", yaxis_title="Mt CO2e",
+                         barmode="relative")
+    return figure
+
+
+MONEY_NAMES = {"abatement_cost": "abatement cost", "auction_revenue": "auction revenue",
+               "ceiling_revenue": "ceiling sales", "reserve_revenue": "reserve sales"}
+
+
+def _money_figure(summary: dict):
+    """Money by year in bn of the currency (money of each year): what abatement costs and what
+    auctions, ceiling and reserve sales raise (summary.json totals)."""
+    import plotly.graph_objects as go
+
+    by_year = pd.DataFrame(summary.get("totals", {}).get("by_year", []))
+    figure = go.Figure()
+    for index, (name, label) in enumerate(MONEY_NAMES.items()):
+        if name in by_year.columns and by_year[name].abs().sum() > 0:
+            figure.add_trace(go.Bar(x=by_year["year"], y=by_year[name] / 1e9, name=label, marker={"color": COLOURS[index]}))
+    currency = html.escape(str(summary.get("currency", "")))
+    figure.update_layout(title="Money by year: abatement cost, and what auctions, ceiling and reserve sales raise",
+                         xaxis_title="year", yaxis_title=f"bn {currency} (money of the year)", barmode="group")
+    return figure
 
 
 def _cbam_figure(cbam: pd.DataFrame):
@@ -206,7 +264,13 @@ def build_report(directory: Path) -> str:
     figures = [_price_figure(tables["prices"])]
     if (run / "scenario.toml").exists():
         figures.append(_mac_figure(run, tables["prices"]))
-    figures += [_abatement_figure(tables["options"]), _firms_figure(tables["firms"]), _bank_figure(tables["markets"])]
+    markets = tables["markets"]
+    figures += [_emissions_figure(markets), _abatement_figure(tables["options"]), _firms_figure(tables["firms"]),
+                _bank_figure(markets)]
+    if all(column in markets.columns for column in RESERVE_COLUMNS) and markets[list(RESERVE_COLUMNS)].abs().to_numpy().sum() > 0:
+        figures.append(_reserve_figure(markets))
+    if summary.get("totals"):
+        figures.append(_money_figure(summary))
     if cbam is not None and not cbam.empty:
         figures.append(_cbam_figure(cbam))
     if sweep:

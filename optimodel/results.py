@@ -153,7 +153,7 @@ def make_result(
     firms = _firm_table(data, step_abatement, step_cost, prices)
     sectors = _sector_table(data, firms)
     options = _option_table(data, steps, step_abatement, step_cost)
-    markets = _market_table(SolvedModel(scenario, data, compiled, solution), firms, prices)
+    markets = _market_table(SolvedModel(scenario, data, compiled, solution, firms), firms, prices)
     return Result(
         prices=price_table, markets=markets, sectors=sectors, firms=firms, options=options, regions=region_table(data, firms)
     )

@@ -115,6 +115,52 @@ class SectorPolicy(_Closed):
         return values
 
 
+class ReserveTier(_Closed):
+    """One tier of an allowance reserve: a yearly quantity at a trigger price."""
+
+    price: float | dict[int, float]
+    """Trigger price, money per tCO2e of the year: one number, or one per year (a year not given
+    takes the nearest earlier year's price; the first scenario year must be given)."""
+    quantity_tco2e: float = Field(ge=0.0, le=MAX_SCENARIO_QUANTITY, allow_inf_nan=False)
+    """The most this tier releases (or takes in) each year, tCO2e."""
+
+    @field_validator("price")
+    @classmethod
+    def _a_price(cls, price: float | dict[int, float]) -> float | dict[int, float]:
+        for value in price.values() if isinstance(price, dict) else [price]:
+            if not math.isfinite(value) or not 0.0 <= value <= MAX_PRICE:
+                raise ValueError(f"a trigger price must be between 0 and {MAX_PRICE:g}, got {value}")
+        return price
+
+    def trigger(self, year: int) -> float:
+        """The trigger price of ``year`` (money of that year)."""
+        if not isinstance(self.price, dict):
+            return self.price
+        earlier = [given for given in self.price if given <= year]
+        return self.price[max(earlier)] if earlier else self.price[min(self.price)]
+
+
+class ReservePolicy(_Closed):
+    """An allowance reserve with price triggers (contract section 9): a finite stock that releases
+    allowances in tiers while the price reaches their triggers (a containment reserve), and an
+    optional intake that withholds issued allowances into the stock while the price would fall
+    below its triggers (an emissions containment reserve). The stock carries across years."""
+
+    stock_tco2e: float = Field(default=0.0, ge=0.0, le=MAX_SCENARIO_QUANTITY, allow_inf_nan=False)
+    """Allowances in the reserve at the start of the first modelled year, tCO2e."""
+    release: list[ReserveTier] = Field(default_factory=list)
+    """Release tiers: each year, up to quantity_tco2e sold at the tier's price."""
+    intake: list[ReserveTier] = Field(default_factory=list)
+    """Intake tiers: each year, up to quantity_tco2e of issued allowances withheld into the stock
+    while the price would fall below the tier's price."""
+
+
+CARRY_OVER_BASE_TCO2E = 10_000.0
+"""Per-firm allowance of the 2023-24 carry-over rule (MEE plan of 15 Oct 2024)."""
+CARRY_OVER_SALES_MULTIPLE = 1.5
+"""Multiple of a firm's net allowance sales it may carry over under that rule."""
+
+
 class MarketPolicy(_Closed):
     """A market: sectors whose allowances trade with each other, and its instruments."""
 
@@ -142,6 +188,14 @@ class MarketPolicy(_Closed):
             if not math.isfinite(value) or value < 0 or value > MAX_SCENARIO_QUANTITY:
                 raise ValueError(f"must be a number between 0 and {MAX_SCENARIO_QUANTITY:g}, got {value}")
         return limit
+
+    carry_over_base_tco2e: float = Field(default=CARRY_OVER_BASE_TCO2E, ge=0.0, le=MAX_SCENARIO_QUANTITY)
+    """Per-firm term of the carry-over rule reported ex post in markets.csv
+    ``carry_over_allowed_tco2e`` (optional addition; default the 2023-24 power plan's 10,000 t)."""
+    carry_over_sales_multiple: float = Field(default=CARRY_OVER_SALES_MULTIPLE, ge=0.0, le=1.0e3)
+    """Multiple of each firm's net allowance sales in that rule (optional addition; default 1.5)."""
+    reserve: ReservePolicy | None = None
+    """An allowance reserve with price-triggered release and intake tiers; default none."""
 
     def bank_limit(self, year: int) -> float | None:
         """The bank limit out of ``year`` (None: unlimited)."""
@@ -594,3 +648,27 @@ def check_scenario(scenario: Scenario, file: str) -> None:
             raise InputError(
                 "price_floor is above price_ceiling", file=file, key=f"markets.{market}.price_floor"
             )
+        if policy.reserve is not None:
+            _check_reserve(policy.reserve, scenario, file, f"markets.{market}.reserve")
+
+
+def _check_reserve(reserve: ReservePolicy, scenario: Scenario, file: str, key: str) -> None:
+    """Trigger tables start by the first year, and no intake trigger reaches a release trigger
+    (else the reserve would take in and release the same allowances in one year for a profit)."""
+    first = scenario.years[0]
+    for kind, tiers in (("release", reserve.release), ("intake", reserve.intake)):
+        for index, tier in enumerate(tiers):
+            if isinstance(tier.price, dict) and min(tier.price) > first:
+                raise InputError(
+                    f"a trigger table must give the first scenario year {first}", file=file, key=f"{key}.{kind}.{index}.price"
+                )
+    for year in scenario.modelled_years:
+        for index, intake in enumerate(reserve.intake):
+            for release in reserve.release:
+                if intake.trigger(year) >= release.trigger(year):
+                    raise InputError(
+                        f"in {year} the intake trigger {intake.trigger(year):g} is not below the release trigger "
+                        f"{release.trigger(year):g}",
+                        file=file,
+                        key=f"{key}.intake.{index}.price",
+                    )

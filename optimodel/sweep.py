@@ -61,17 +61,29 @@ def _toml_value(text: str, key: str) -> Any:
 
 
 def set_dotted(document: dict[str, Any], key: str, value: Any) -> None:
-    """Set ``a.b.c`` in a nested dict, creating tables on the way."""
+    """Set ``a.b.c`` in a nested dict, creating tables on the way. A number names an entry of
+    an array of tables, counting from 0 as error messages do (``markets.national.reserve.release.0.price``)."""
     parts = key.split(".")
-    table = document
-    for part in parts[:-1]:
+    table: Any = document
+    for position, part in enumerate(parts):
+        last = position == len(parts) - 1
+        if isinstance(table, list):
+            if not part.isdigit() or int(part) >= len(table):
+                raise InputError(f"{'.'.join(parts[:position])} has {len(table)} entries; {part!r} is not one of 0..{len(table) - 1}", key=key)
+            if last:
+                table[int(part)] = value
+                return
+            table = table[int(part)]
+            continue
+        if last:
+            table[part] = value
+            return
         child = table.get(part)
         if child is None:
             child = table[part] = {}
-        if not isinstance(child, dict):
+        if not isinstance(child, (dict, list)):
             raise InputError(f"{part!r} is not a table", key=key)
         table = child
-    table[parts[-1]] = value
 
 
 @dataclass(frozen=True)
@@ -148,6 +160,7 @@ class WarmSession:
         self.compiled = compile_model(build_model(self.data, scenario))
         self.base_upper = self.compiled.row_upper.copy()
         self.base_cost = self.compiled.cost.copy()
+        self.base_col_upper = self.compiled.col_upper.copy()
         self.solver = LpSolver(self.compiled, scenario)
 
     def _move(self, point: Scenario):
@@ -161,6 +174,7 @@ class WarmSession:
         move = WarmMove(
             base=self.scenario, point=point, base_data=self.data, point_data=data, compiled=self.compiled,
             solver=self.solver, row_upper=self.base_upper.copy(), cost=self.base_cost.copy(),
+            col_upper=self.base_col_upper.copy(),
         )
         for family in FAMILIES:
             if family.warm_move is not None:
@@ -181,6 +195,8 @@ class WarmSession:
         self.solver.set_row_upper(moved, move.row_upper[moved])
         changed = np.flatnonzero(move.cost != self.compiled.cost)
         self.solver.set_costs(changed, move.cost[changed])
+        bounded = np.flatnonzero(move.col_upper != self.compiled.col_upper)
+        self.solver.set_column_bounds(bounded, self.compiled.col_lower[bounded], move.col_upper[bounded])
         self.solver.scenario = point
         try:
             solution = self.solver.solve()

@@ -34,7 +34,14 @@ def reports(tmp_path_factory) -> dict[str, Path]:
     swept = cli("sweep", str(EXAMPLES / "two-firms.toml"), "--set", "sectors.power.cap_tco2e.2026=60,55,50", "--out", str(folder / "sweep"))
     assert swept.returncode == 0
     assert cli("report", str(folder / "sweep")).returncode == 0
-    return {"run": folder / "run.html", "sweep": folder / "sweep" / "report.html"}
+    rules = folder / "rules.toml"
+    rules.write_text(
+        f'extends = "{EXAMPLES / "two-firms.toml"}"\n[sectors.power]\nauction_share = 0.1\n'
+        "[markets.national.reserve]\nstock_tco2e = 10.0\nrelease = [{ price = 45.0, quantity_tco2e = 5.0 }]\n"
+    )
+    assert cli("solve", str(rules), "--out", str(folder / "rules")).returncode == 0
+    assert cli("report", str(folder / "rules"), "--out", str(folder / "rules.html")).returncode == 0
+    return {"run": folder / "run.html", "sweep": folder / "sweep" / "report.html", "rules": folder / "rules.html"}
 
 
 def test_the_page_is_self_contained(reports):
@@ -52,6 +59,11 @@ def test_the_page_has_every_chart(reports):
                   "who pays, who sells", "Bank at year end", "CBAM charge"):
         assert title in run, title
     assert "Price against sectors.power.cap_tco2e.2026" in reports["sweep"].read_text()
+    # The reserve chart only where a reserve acted; money wherever a run has totals.
+    assert "Allowance reserve: stock, releases and intake" not in run
+    rules = reports["rules"].read_text()
+    for title in ("Allowance reserve: stock, releases and intake", "Money by year", "Emissions against the cap"):
+        assert title in rules, title
 
 
 def test_report_of_a_folder_that_is_not_a_run_is_an_input_error(tmp_path):

@@ -108,3 +108,43 @@ def test_regions_csv_is_written_when_firms_have_regions(tmp_path):
     ]
     expected = [["Hebei", 2025, 1], ["Hebei", 2026, 1], ["Shandong", 2025, 1], ["Shandong", 2026, 1]]
     assert regions[["region", "year", "firms"]].values.tolist() == expected
+
+
+def test_carry_over_allowed_is_the_per_firm_rule_on_the_solutions_net_sales(tmp_path):
+    # The bank-limit case above: P1 sells 10 t in 2025 (abates 40 of 100, gets 70) and 10 in 2026
+    # (abates 50, gets 60), then nothing; S1 sells nothing, then buys 10 and 10. Cumulative net
+    # sales: P1 10, 20, 20; S1 0, -10, -20 (counts as 0). With the rule's 1.5 x and no per-firm
+    # term: 15, 30, 30; with 0.5 x: 5, 10, 10, and the 2025 bank of 10 is above it: a warning.
+    path = two_firms(tmp_path, [2025, 2026, 2027], CAPS)
+    market = "banking = true\nbank_limit_tco2e = 10.0\ncarry_over_base_tco2e = 0.0"
+    path.write_text(path.read_text().replace("banking = true", market))
+    result = optimodel.solve(optimodel.load_scenario(path))
+    assert result.markets["carry_over_allowed_tco2e"].tolist() == pytest.approx([15.0, 30.0, 30.0])
+    assert "bank_above_carry_over_rule" not in [warning["code"] for warning in result.summary["warnings"]]
+    path.write_text(path.read_text().replace(market, market + "\ncarry_over_sales_multiple = 0.5"))
+    completed = run_cli("solve", str(path), "--out", str(tmp_path / "out"))
+    assert completed.returncode == 0, completed.stderr
+    assert "warning: the bank out of national 2025 exceeds what the per-firm carry-over rule would allow" in completed.stderr
+    import pandas as pd
+
+    markets = pd.read_csv(tmp_path / "out" / "markets.csv")
+    assert markets["carry_over_allowed_tco2e"].tolist() == pytest.approx([5.0, 10.0, 10.0])
+
+
+def test_the_default_per_firm_term_is_ten_thousand_tonnes(tmp_path):
+    path = two_firms(tmp_path, [2025, 2026, 2027], CAPS)
+    result = optimodel.solve(optimodel.load_scenario(path))
+    # Unlimited banking (Hotelling, 60 t abated a year): P1 abates 50 t a year and gets 70, 60, 50:
+    # it sells 20, 10, 0 (cumulative 20, 30, 30); S1 never sells. Two firms x 10,000 t plus 1.5 x that.
+    assert result.markets["carry_over_allowed_tco2e"].tolist() == pytest.approx([20_030.0, 20_045.0, 20_045.0])
+
+
+def test_bank_limits_are_swept_warm(tmp_path):
+    from optimodel.sweep import parse_assignment, run_sweep
+
+    path = two_firms(tmp_path, [2025, 2026, 2027], CAPS)
+    sweep = run_sweep(path, [parse_assignment("markets.national.bank_limit_tco2e=10,1000")])
+    assert [point.warm for point in sweep.points] == [True, True]
+    # 10: the hand-derived broken path above; 1000: the Hotelling path 50, 55, 60.5.
+    assert intervals(sweep.points[0].result) == pytest.approx([50, 50, 50, 55, 55, 80 / 1.1, 80, 80, 80])
+    assert sweep.points[1].result.prices["price"].tolist() == pytest.approx([50.0, 55.0, 60.5])

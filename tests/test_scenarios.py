@@ -98,3 +98,51 @@ def test_lookahead_2045_regression(solved):
     assert sorted(lookahead) == list(range(2036, 2046))
     assert lookahead[2045] == pytest.approx(226.27789708, rel=1e-6)
     assert result.prices["price"].iloc[0] == pytest.approx(lookahead[2045] / 1.05**20, rel=1e-6)
+
+
+# Set 2026-11-25 (same data and solver as above) for scenarios/official-plan.toml. Its aggregate
+# carry-over limit binds in 2029 (a bank of exactly 200 Mt), which splits the path in two:
+# - 2030-2035: 2030's price is the first CCER step's price, 65 CNY/t (that step is partly used),
+#   and the bank stays positive to 2034, so 2035 is 65 x 1.05^5 = 82.9583.
+# - 2025-2029: 2029's own step, 34.66, and 2026-2028 that discounted at 5 %/yr; 2025 banks
+#   nothing and prices at its own step, 31.39. The reserve's intake (trigger 40 rising 5 %/yr)
+#   takes in its full 30 Mt in each of these years, because prices sit below it.
+# rtol 1e-6: anything beyond solver noise is a real change of the model or data.
+OFFICIAL_PLAN_PRICES = {2025: 31.39, 2026: 34.66 / 1.05**3, 2029: 34.66, 2030: 65.0, 2035: 65.0 * 1.05**5}
+
+
+@pytest.mark.parametrize("year", sorted(OFFICIAL_PLAN_PRICES))
+def test_official_plan_prices_regression(year, solved):
+    prices = solve("official-plan.toml", solved).prices.set_index("year")
+    assert prices.loc[year, "price"] == pytest.approx(OFFICIAL_PLAN_PRICES[year], rel=1e-6)
+
+
+def test_official_plan_rules_act_as_documented(solved):
+    markets = solve("official-plan.toml", solved).markets.set_index("year")
+    assert markets.loc[2029, "bank_end_tco2e"] == pytest.approx(2.0e8, rel=1e-9)
+    assert markets.loc[2025:2029, "reserve_intake_tco2e"].tolist() == pytest.approx([3.0e7] * 5)
+    assert markets.loc[2030:, "reserve_intake_tco2e"].sum() == 0.0
+    assert markets["reserve_released_tco2e"].sum() == 0.0
+    assert markets.loc[2035, "reserve_stock_end_tco2e"] == pytest.approx(4.0e8 + 5 * 3.0e7)
+    # Auctions from 2030 (5 % rising to 17.5 %) raise share x issued x price.
+    row = markets.loc[2035]
+    assert row["auction_revenue"] == pytest.approx(0.175 * row["issued_tco2e"] * row["price"], rel=1e-9)
+    assert markets.loc[:2029, "auction_revenue"].sum() == 0.0
+
+
+def test_the_bank_limit_lowers_early_prices_and_raises_later_ones(solved):
+    # no-banking-limit.toml is the official plan with the limit lifted: Hotelling from 2025 to 2035.
+    limited = solve("official-plan.toml", solved).prices.set_index("year")["price"]
+    free = solve("no-banking-limit.toml", solved).prices.set_index("year")["price"]
+    assert free.loc[2035] == pytest.approx(free.loc[2025] * 1.05**10, rel=1e-6)
+    assert (limited.loc[:2029] < free.loc[:2029]).all()
+    assert (limited.loc[2030:] > free.loc[2030:]).all()
+
+
+def test_the_reserve_alone_leaves_the_default_untouched(solved):
+    # The default's prices (47.11 rising 5 %/yr) lie between the reserve's intake trigger (40 rising
+    # 5 %/yr) and its first release trigger (120 rising 5 %/yr): neither acts.
+    default = solve("expansion.toml", solved)
+    reserve = solve("reserve.toml", solved)
+    assert reserve.prices["price"].tolist() == pytest.approx(default.prices["price"].tolist(), rel=1e-9)
+    assert reserve.markets["reserve_stock_end_tco2e"].tolist() == pytest.approx([4.0e8] * 11)

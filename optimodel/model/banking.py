@@ -7,8 +7,8 @@ import pandas as pd
 import pyomo.core as pyo
 
 from ..data import ModelData
-from ..scenario import Scenario
-from .registry import DiagnosisBounds, PolicyFamily, SolvedModel
+from ..scenario import MarketPolicy, Scenario
+from .registry import DiagnosisBounds, PolicyFamily, SolvedModel, WarmMove
 
 
 def add_banking(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario) -> None:
@@ -64,9 +64,7 @@ def add_banking(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario) -
         if year == last:
             return (least, None)
         policy = policies[market]
-        limit = policy.bank_limit(year)
-        upper = (None if limit is None else data.scaling.to_model(limit)) if policy.banking else 0.0
-        return (None if policy.borrowing > 0 else 0.0, upper)
+        return (None if policy.borrowing > 0 else 0.0, bank_upper(policy, year, data))
 
     model.bank = pyo.Var(model.bank_market_years, bounds=bank_bounds)
     for market, year in model.bank_market_years:
@@ -89,8 +87,48 @@ def add_banking(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario) -
     model.borrowing_limit = pyo.Constraint(model.borrowing_market_years, rule=borrowing_limit_rule)
 
 
+def bank_upper(policy: MarketPolicy, year: int, data: ModelData) -> float | None:
+    """The most banked out of ``year`` (not the last modelled year), model units; None: no limit."""
+    if not policy.banking:
+        return 0.0
+    limit = policy.bank_limit(year)
+    return None if limit is None else data.scaling.to_model(limit)
+
+
 def _market_values(solved: SolvedModel) -> dict[str, np.ndarray]:
-    return {"bank_end_tco2e": solved.market_year_totals("bank")}
+    return {"bank_end_tco2e": solved.market_year_totals("bank"), "carry_over_allowed_tco2e": carry_over_allowed(solved)}
+
+
+def carry_over_allowed(solved: SolvedModel) -> np.ndarray:
+    """What the per-firm carry-over rule would let each banking market carry out of each year,
+    given each firm's net sales in the solution (markets.csv ``carry_over_allowed_tco2e``).
+
+    The rule (MEE, 2023-24 allocation plan): a firm carries over at most ``carry_over_base_tco2e``
+    (10,000 t) plus ``carry_over_sales_multiple`` (1.5) x its net allowance sales over the period.
+    Here the period runs from the first modelled year to the year carried out of, and a firm's
+    net sales in a year are its free allocation less its emissions (its surplus counted as sold:
+    the LP has one bank per market, not per firm, so this is the most the rule could allow).
+    The sum over firms is not convex in the decisions (max(0, ·) per firm), which is why the LP
+    takes the aggregate form ``bank_limit_tco2e`` and this column is computed after the solve.
+    Markets that do not bank carry nothing over (0)."""
+    data, firms = solved.data, solved.firms
+    allowed = np.zeros(len(data.markets) * len(data.years))
+    if firms is None or firms.empty:
+        return allowed
+    policies = solved.scenario.market_policies()
+    ordered = firms.sort_values(["firm_id", "year"], kind="stable")
+    sales = -ordered["net_purchase_tco2e"].to_numpy()
+    cumulative = pd.Series(sales).groupby(ordered["firm_id"].to_numpy()).cumsum().to_numpy()
+    frame = pd.DataFrame({"market": ordered["market"].to_numpy(), "year": ordered["year"].to_numpy()})
+    frame["multiple"] = frame["market"].map({market: policy.carry_over_sales_multiple for market, policy in policies.items()})
+    frame["base"] = frame["market"].map({market: policy.carry_over_base_tco2e for market, policy in policies.items()})
+    frame["allowed"] = frame["base"] + frame["multiple"] * np.maximum(cumulative, 0.0)
+    totals = frame.groupby(["market", "year"])["allowed"].sum()
+    keys = [(market, year) for market in data.markets for year in data.years]
+    for position, key in enumerate(keys):
+        if policies[key[0]].banking:
+            allowed[position] = float(totals.get(key, 0.0))
+    return allowed
 
 
 def _reported_supply(markets: pd.DataFrame) -> pd.Series:
@@ -118,6 +156,43 @@ def _diagnosis(data: ModelData, scenario: Scenario, bounds: DiagnosisBounds) -> 
                 bounds.bank_limit[(market, year)] = data.scaling.to_model(limit)
 
 
+def _warm_mask(dump: dict) -> None:
+    # A bank limit is a column bound (a year without one has an infinite bound), and the
+    # carry-over rule is only reported: neither is structure.
+    for policy in dump["markets"].values():
+        policy["bank_limit_tco2e"] = None
+        policy["carry_over_base_tco2e"] = policy["carry_over_sales_multiple"] = None
+
+
+def _warm_move(move: WarmMove) -> None:
+    policies = move.point.market_policies()
+    last = move.point_data.years[-1]
+    for (market, year), column in move.compiled.columns.get("bank", {}).items():
+        if year != last:
+            upper = bank_upper(policies[market], year, move.point_data)
+            move.col_upper[column] = np.inf if upper is None else upper
+
+
+def _result_warnings(solved: SolvedModel, result) -> list:
+    """A bank limit looser than the per-firm rule it stands for, given the solution's net sales."""
+    from ..plausibility import InputWarning, WarningCode
+
+    policies = solved.scenario.market_policies()
+    markets = result.markets
+    limited = markets["market"].map(lambda market: policies[market].bank_limit_tco2e is not None)
+    over = markets[limited & (markets["bank_end_tco2e"] > markets["carry_over_allowed_tco2e"] * (1 + 1e-6) + 1.0)]
+    if over.empty:
+        return []
+    places = ", ".join(f"{row.market} {row.year}" for row in over.itertuples(index=False))
+    return [
+        InputWarning(
+            WarningCode.bank_above_carry_over_rule,
+            f"the bank out of {places} exceeds what the per-firm carry-over rule would allow given each firm's net "
+            "sales (markets.csv carry_over_allowed_tco2e): the aggregate bank_limit_tco2e is looser than the rule",
+        )
+    ]
+
+
 FAMILY = PolicyFamily(
     name="banking",
     title="Banking and borrowing",
@@ -128,4 +203,7 @@ FAMILY = PolicyFamily(
     reported_supply=_reported_supply,
     reported_cost=_reported_cost,
     diagnosis=_diagnosis,
+    warm_mask=_warm_mask,
+    warm_move=_warm_move,
+    result_warnings=_result_warnings,
 )

@@ -11,7 +11,7 @@ from pyomo.common.gc_manager import PauseGC
 
 from ..data import ModelData
 from ..scenario import Scenario
-from . import abatement, allocation, banking, collar, market, objective, offsets
+from . import abatement, allocation, banking, collar, market, objective, offsets, reserve
 from .registry import FAMILIES
 from .sets import add_sets
 
@@ -20,6 +20,7 @@ FAMILIES.register(allocation.FAMILY)
 FAMILIES.register(banking.FAMILY)
 FAMILIES.register(offsets.FAMILY)
 FAMILIES.register(collar.FAMILY)
+FAMILIES.register(reserve.FAMILY)
 FAMILIES.register(market.FAMILY)
 FAMILIES.register(objective.FAMILY)
 

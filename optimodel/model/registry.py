@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import pyomo.core as pyo
 
     from ..data import ModelData
+    from ..plausibility import InputWarning
     from ..scenario import Scenario
     from ..solver import CompiledLp, LpSolution, LpSolver
 
@@ -48,6 +49,8 @@ class SolvedModel:
     data: ModelData
     compiled: CompiledLp
     solution: LpSolution
+    firms: pd.DataFrame | None = None
+    """firms.csv as made so far (for columns that sum firms' results, such as the carry-over rule)."""
 
     def values(self, component: str) -> dict[Any, float]:
         """index -> value in tCO2e of every variable of ``component`` (absent: none)."""
@@ -112,6 +115,8 @@ class WarmMove:
     """The base LP's row upper bounds; families add their changes here (applied after all moved)."""
     cost: np.ndarray
     """The base LP's objective coefficients; families overwrite what they move."""
+    col_upper: np.ndarray
+    """The base LP's column upper bounds (tier sizes, bank limits); families overwrite what they move."""
     cold: bool = False
     """Set when the point touches something the LP cannot move (then it is solved cold)."""
 
@@ -160,6 +165,13 @@ class PolicyFamily:
     """Masks, in a scenario dump, the numbers ``warm_move`` can move without a rebuild."""
     warm_move: Callable[[WarmMove], None] | None = None
     """Moves those numbers of the built LP for a sweep point."""
+    result_warnings: Callable[[SolvedModel, Any], list[InputWarning]] | None = None
+    """Warnings about the solution (called with the ``Result``): what a planner would want to
+    know about how the rule behaved."""
+    window_decided: tuple[str, ...] = ()
+    """Variables indexed (market, year, ...) that carry a state across years (a reserve's flows):
+    a rolling horizon fixes year t's once year t's window is solved, and keeps them at 0 beyond
+    each window (``horizon.roll``)."""
     closing: bool = False
     """Built after every policy family (it reads the finished ledger)."""
 
