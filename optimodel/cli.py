@@ -48,6 +48,13 @@ def _parser() -> argparse.ArgumentParser:
     horizon.add_argument("--foresight", default=None, metavar="F1,F2,...",
                          help="years of foresight to try, 'all' for perfect foresight")
     horizon.add_argument("--out", type=Path, default=None, help="output folder (default runs/<name>-horizon)")
+    uncertainty = commands.add_parser("uncertainty", help="Monte Carlo: price distributions over draws of costs, baselines, offsets")
+    uncertainty.add_argument("scenario", type=Path)
+    uncertainty.add_argument("--draws", type=int, default=None, help="number of draws (default: the scenario's [uncertainty] draws)")
+    uncertainty.add_argument("--seed", type=int, default=None, help="seed of the draws (default: the scenario's)")
+    uncertainty.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
+    uncertainty.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler")
+    uncertainty.add_argument("--out", type=Path, default=None, help="output folder (default runs/<name>-uncertainty)")
     check = commands.add_parser("check", help="solve and compare the prices with a stored prices.csv")
     check.add_argument("scenario", type=Path)
     check.add_argument("--expect", type=Path, required=True, help="prices.csv with market, year, price")
@@ -275,6 +282,69 @@ def command_horizon(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def command_uncertainty(arguments: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .api import combined_hash, input_warnings
+    from .data import load_data
+    from .errors import InputError
+    from .outputs import FolderKind, plan_folder
+    from .plausibility import emit
+    from .scenario import load_scenario
+    from .uncertainty import run_uncertainty
+
+    if arguments.workers < 1:
+        raise InputError("--workers must be at least 1", key="--workers")
+    if arguments.draws is not None and arguments.draws < 1:
+        raise InputError("must be at least 1", key="--draws")
+    if arguments.seed is not None and arguments.seed < 0:
+        raise InputError("must be 0 or more", key="--seed")
+    scenario = load_scenario(arguments.scenario)
+    if scenario.uncertainty is None or not scenario.uncertainty.factors:
+        raise InputError("no [[uncertainty.factors]]: nothing is uncertain", file=str(arguments.scenario), key="uncertainty")
+    plan = plan_folder(arguments.out or Path("runs") / f"{scenario.name}-uncertainty", FolderKind.uncertainty, reads=scenario.files)
+    data = load_data(scenario)
+    warnings = input_warnings(scenario, data)
+    emit(warnings)
+    from .uncertainty import factor_scopes
+
+    # A factor naming an option no step has is a typo: say so before any worker starts.
+    factor_scopes(scenario.uncertainty, data, str(arguments.scenario))
+    total = arguments.draws or scenario.uncertainty.draws
+    hashes = data.input_hashes
+    # The workers build their own LP; this process keeps no model.
+    del data
+    with tqdm(total=total, unit="draw", desc="draws", file=sys.stderr, disable=True if arguments.quiet else None) as bar:
+        result = run_uncertainty(
+            scenario, draws=arguments.draws, seed=arguments.seed, workers=arguments.workers, scheduler=arguments.scheduler,
+            progress=bar.update,
+        )
+    result.summary["warnings"] = [warning.as_dict() for warning in warnings] + result.summary["warnings"]
+    result.summary["inputs_sha256"] = combined_hash(hashes)
+    result.write(plan.target, plan=plan)
+    rate = result.draws_done / result.seconds if result.seconds else 0.0
+    if not result.complete:
+        print(
+            f"error: interrupted after {result.draws_done:,} of {result.draws_asked:,} draws; the finished draws are in "
+            f"{plan.shown} (summary.json complete = false)",
+            file=sys.stderr,
+        )
+        return 1
+    if not arguments.quiet:
+        _print_quantiles(result.quantiles, scenario.currency)
+        print(
+            f"{result.draws_done:,} draws ({result.summary['draws_infeasible']:,} infeasible) in {result.seconds:.1f} s, "
+            f"{rate:.1f} draws/s; {_written(plan, 'results')}"
+        )
+    return 0
+
+
+def _print_quantiles(quantiles, currency: str) -> None:
+    print(f"{'market':<14}{'year':>6}{'mean':>10}{'p05':>10}{'p50':>10}{'p95':>10}   ({currency}/tCO2e, money of each year)")
+    for row in quantiles.itertuples(index=False):
+        print(f"{row.market:<14}{row.year:>6}{row.mean:>10.2f}{row.p05:>10.2f}{row.p50:>10.2f}{row.p95:>10.2f}")
+
+
 def command_check(arguments: argparse.Namespace) -> int:
     from .api import solve
     from .errors import InputError
@@ -380,6 +450,7 @@ COMMANDS = {
     "validate": command_validate,
     "sweep": command_sweep,
     "horizon": command_horizon,
+    "uncertainty": command_uncertainty,
     "check": command_check,
     "snapshot": command_snapshot,
     "compare": command_compare,

@@ -50,6 +50,8 @@ class FolderKind(str, Enum):
     """An instance written by ``optimodel data generate``."""
     horizon = "horizon"
     """``optimodel horizon``: horizon.csv and summary.json."""
+    uncertainty = "uncertainty"
+    """``optimodel uncertainty``: draws.parquet, price_quantiles.csv, price_sensitivity.csv, summary.json."""
 
 
 @dataclass(frozen=True)

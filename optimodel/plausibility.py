@@ -76,6 +76,8 @@ class WarningCode(str, Enum):
     bank_above_carry_over_rule = "bank_above_carry_over_rule"
     """A market with a bank limit banks more than the per-firm carry-over rule would allow given
     each firm's net sales in the solution: the aggregate limit is looser than the rule."""
+    infeasible_draws = "infeasible_draws"
+    """``optimodel uncertainty``: some draws are infeasible; the quantiles are over the optimal ones."""
     price_interval_bound = "price_interval_bound"
     """A price interval is a bound, not exact: two steps of the cost curve lie closer to the cap
     than HiGHS's tolerance can tell apart (the interval contains the exact one)."""

@@ -15,7 +15,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from .errors import InputError
 from .gwp import GwpSet, normalise_gas
@@ -308,6 +308,94 @@ class HorizonOptions(_Closed):
     default: perfect foresight."""
 
 
+class FactorTarget(str, Enum):
+    """What an uncertainty factor multiplies."""
+
+    cost = "cost"
+    """Abatement options' cost_per_t (each option's cost, negative ones included)."""
+    baseline = "baseline"
+    """Firms' baseline_t, and with it their options' potentials (which are shares of the baseline)."""
+    offsets = "offsets"
+    """The quantity of every offset supply step."""
+
+
+class Distribution(str, Enum):
+    """The distribution of a factor's multiplier."""
+
+    lognormal = "lognormal"
+    """exp(sigma x N(0, 1)): median 1, never negative."""
+    normal = "normal"
+    """1 + sd x N(0, 1), mean 1; a draw below 0 is taken as 0."""
+    uniform = "uniform"
+    """Uniform between low and high."""
+    triangular = "triangular"
+    """Triangular between low and high, peaking at mode."""
+
+
+DISTRIBUTION_PARAMETERS = {
+    Distribution.lognormal: ("sigma",),
+    Distribution.normal: ("sd",),
+    Distribution.uniform: ("low", "high"),
+    Distribution.triangular: ("low", "mode", "high"),
+}
+"""The parameters each distribution takes (and requires)."""
+MAX_SPREAD = 10.0
+"""Largest sigma or sd accepted: beyond it a multiplier spans orders of magnitude, a typo."""
+
+
+class UncertaintyFactor(_Closed):
+    """One uncertain multiplier (contract section 10): drawn once per draw, shared by every
+    firm, option and year in its scope."""
+
+    target: FactorTarget
+    """What it multiplies: "cost", "baseline" or "offsets"."""
+    sectors: list[str] | None = None
+    """Covered sectors in its scope; default every covered sector (ignored for offsets)."""
+    options: list[str] | None = None
+    """Options in its scope (cost only); default every option."""
+    distribution: Distribution
+    """"lognormal" (sigma), "normal" (sd), "uniform" (low, high) or "triangular" (low, mode, high)."""
+    sigma: float | None = Field(default=None, ge=0.0, le=MAX_SPREAD)
+    """Lognormal: the standard deviation of the multiplier's logarithm."""
+    sd: float | None = Field(default=None, ge=0.0, le=MAX_SPREAD)
+    """Normal: the standard deviation of the multiplier."""
+    low: float | None = Field(default=None, ge=0.0, le=1.0e3)
+    """Uniform, triangular: the smallest multiplier."""
+    mode: float | None = Field(default=None, ge=0.0, le=1.0e3)
+    """Triangular: the most likely multiplier."""
+    high: float | None = Field(default=None, ge=0.0, le=1.0e3)
+    """Uniform, triangular: the largest multiplier."""
+
+    @model_validator(mode="after")
+    def _parameters_of_its_distribution(self) -> UncertaintyFactor:
+        wanted = DISTRIBUTION_PARAMETERS[self.distribution]
+        for name in ("sigma", "sd", "low", "mode", "high"):
+            given = getattr(self, name) is not None
+            if name in wanted and not given:
+                raise ValueError(f"a {self.distribution.value} factor needs {name}")
+            if name not in wanted and given:
+                raise ValueError(f"{name} is not a parameter of {self.distribution.value} (it takes {', '.join(wanted)})")
+        if self.low is not None and self.high is not None and self.low > self.high:
+            raise ValueError(f"low ({self.low:g}) is above high ({self.high:g})")
+        if self.mode is not None and not (self.low or 0.0) <= self.mode <= (self.high or 0.0):
+            raise ValueError(f"mode ({self.mode:g}) is not between low and high")
+        if self.options is not None and self.target != FactorTarget.cost:
+            raise ValueError("options applies to cost factors only")
+        return self
+
+
+class UncertaintyOptions(_Closed):
+    """Monte Carlo draws (contract section 10): ``optimodel uncertainty``."""
+
+    draws: int = Field(default=500, ge=1, le=1_000_000)
+    """Number of draws; ``--draws`` overrides it."""
+    seed: int = Field(default=2025, ge=0)
+    """Seed of the draws: the same seed gives the same multipliers and byte-identical outputs
+    whatever the workers; ``--seed`` overrides it."""
+    factors: list[UncertaintyFactor] = Field(default_factory=list)
+    """The uncertain multipliers, factor_1, factor_2, ... in file order."""
+
+
 class Scenario(_Closed):
     """One policy case: the years, gases, covered sectors, markets and their instruments."""
 
@@ -338,6 +426,8 @@ class Scenario(_Closed):
     """EU CBAM exposure of exporters; none computed when absent."""
     horizon: HorizonOptions = Field(default_factory=HorizonOptions)
     """Look-ahead years, terminal conditions on the bank, foresight (contract section 11)."""
+    uncertainty: UncertaintyOptions | None = None
+    """Monte Carlo draws for ``optimodel uncertainty`` (contract section 10); ``solve`` ignores it."""
 
     _source: Path | None = PrivateAttr(default=None)
     _resolved: dict[str, Any] = PrivateAttr(default_factory=dict)
@@ -650,6 +740,11 @@ def check_scenario(scenario: Scenario, file: str) -> None:
             )
         if policy.reserve is not None:
             _check_reserve(policy.reserve, scenario, file, f"markets.{market}.reserve")
+    if scenario.uncertainty is not None:
+        for index, factor in enumerate(scenario.uncertainty.factors):
+            for sector in factor.sectors or []:
+                if sector not in scenario.covered_sectors:
+                    raise InputError(f"sector {sector!r} is not covered", file=file, key=f"uncertainty.factors.{index}.sectors")
 
 
 def _check_reserve(reserve: ReservePolicy, scenario: Scenario, file: str, key: str) -> None:

@@ -146,15 +146,6 @@ def test_two_firm_cap_sweep_matches_the_merit_order(examples, tmp_path):
     assert prices[["price_low", "price_high"]].to_numpy().tolist() == [[50.0, 80.0], [80.0, 80.0], [80.0, 80.0]]
 
 
-@pytest.fixture(scope="module")
-def dask_cluster():
-    distributed = pytest.importorskip("distributed")
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                       dashboard_address=None)
-    yield cluster
-    cluster.close()
-
-
 def test_dask_cluster_gives_identical_results(instruments_case, dask_cluster):
     assignments = [parse_assignment(text) for text in GRID]
     local = run_sweep(instruments_case, assignments).prices

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pyomo.core as pyo
 
 from ..data import ModelData
 from ..scenario import Scenario
-from .registry import DiagnosisBounds, PolicyFamily, SolvedModel
+from .registry import DiagnosisBounds, DrawMove, PolicyFamily, SolvedModel
 from .terms import group_positions
 
 
@@ -96,6 +97,43 @@ def _reported_cost(solved: SolvedModel, result) -> float:
     return float((firms["abatement_cost"] * firms["year"].map(discount)).sum())
 
 
+def _draw_move(move: DrawMove) -> None:
+    """Costs of the steps times their cost multipliers; potentials, baseline limits and each
+    market-year's baseline emissions times their firms' baseline multipliers."""
+    data, compiled = move.data, move.compiled
+    if "abatement" not in move.cache:
+        positions = compiled.columns.get("abatement", {})
+        steps = np.fromiter(positions.keys(), dtype=np.int64, count=len(positions))
+        limits = compiled.rows.get("baseline_limit", {})
+        limit_keys = np.fromiter(limits.keys(), dtype=np.int64, count=len(limits))
+        baselines = data.firm_baselines
+        firm = baselines["firm"].to_numpy()
+        move.cache["abatement"] = {
+            "steps": steps,
+            "columns": np.fromiter(positions.values(), dtype=np.int64, count=len(positions)),
+            "step_firm": data.steps["firm"].to_numpy()[steps],
+            "limit_rows": np.fromiter(limits.values(), dtype=np.int64, count=len(limits)),
+            "limit_firm": data.baseline_limits["firm"].to_numpy()[limit_keys],
+            "baseline_firm": firm,
+            "baseline": baselines["baseline_scaled"].to_numpy(),
+            "market_year": [(data.markets[market], data.years[year])
+                            for market, year in zip(data.firms["market"].to_numpy()[firm], baselines["year"].to_numpy())],
+        }
+    cache = move.cache["abatement"]
+    columns = cache["columns"]
+    move.cost[columns] = move.base_cost[columns] * move.step_cost[cache["steps"]]
+    firm_multiplier = move.firm_baseline
+    move.col_upper[columns] = move.base_col_upper[columns] * firm_multiplier[cache["step_firm"]]
+    rows = cache["limit_rows"]
+    move.row_upper[rows] = move.base_row_upper[rows] * firm_multiplier[cache["limit_firm"]]
+    changes = cache["baseline"] * (firm_multiplier[cache["baseline_firm"]] - 1.0)
+    by_market_year: dict[tuple[str, int], float] = {}
+    for key, change in zip(cache["market_year"], changes.tolist()):
+        if change:
+            by_market_year[key] = by_market_year.get(key, 0.0) + change
+    move.shift_ledger("emissions", by_market_year)
+
+
 FAMILY = PolicyFamily(
     name="abatement",
     title="Abatement",
@@ -104,4 +142,5 @@ FAMILY = PolicyFamily(
     rows=("baseline_limit",),
     reported_cost=_reported_cost,
     diagnosis=_diagnosis,
+    draw_move=_draw_move,
 )

@@ -8,7 +8,7 @@ import pyomo.core as pyo
 
 from ..data import ModelData
 from ..scenario import Scenario
-from .registry import DiagnosisBounds, PolicyFamily, SolvedModel
+from .registry import DiagnosisBounds, DrawMove, PolicyFamily, SolvedModel
 
 
 def add_offsets(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario) -> None:
@@ -110,6 +110,15 @@ def _diagnosis(data: ModelData, scenario: Scenario, bounds: DiagnosisBounds) -> 
             bounds.add_extra(key, min(float(offer), limit * bounds.lowest_emissions.get(key, 0.0)))
 
 
+def _draw_move(move: DrawMove) -> None:
+    """Every offset step's quantity times the offsets multiplier: the purchases' bounds and the
+    shared steps' supply rows."""
+    columns = np.fromiter(move.compiled.columns.get("offset_use", {}).values(), dtype=np.int64)
+    rows = np.fromiter(move.compiled.rows.get("offset_supply", {}).values(), dtype=np.int64)
+    move.col_upper[columns] = move.base_col_upper[columns] * move.offset_quantity
+    move.row_upper[rows] = move.base_row_upper[rows] * move.offset_quantity
+
+
 FAMILY = PolicyFamily(
     name="offsets",
     title="Offsets",
@@ -120,4 +129,5 @@ FAMILY = PolicyFamily(
     reported_supply=_reported_supply,
     reported_cost=_reported_cost,
     diagnosis=_diagnosis,
+    draw_move=_draw_move,
 )

@@ -124,13 +124,54 @@ class WarmMove:
         """A ledger constant (``issued``, ``supply``, ``emissions``) changes by ``changes[key]``
         model units: move every row whose right-hand side holds it, by its recorded scale. A
         change reaching a row the compiler dropped (no variable in it) makes the point cold."""
-        for key, change in changes.items():
-            if not change:
-                continue
-            if (ledger, key) in self.compiled.ledger_dropped:
-                self.cold = True
-            for row, scale in self.compiled.ledger_rows.get((ledger, key), ()):
-                self.row_upper[row] += scale * change
+        if not shift_ledger(self.compiled, self.row_upper, ledger, changes):
+            self.cold = True
+
+
+def shift_ledger(compiled: CompiledLp, row_upper: np.ndarray, ledger: str, changes: dict[Any, float]) -> bool:
+    """Add ``scale x changes[key]`` to ``row_upper`` of every row holding ledger constant ``key``
+    (``terms.dependents``). False when a change reaches a row the compiler dropped (no variable
+    in it), which the built LP cannot move."""
+    movable = True
+    for key, change in changes.items():
+        if not change:
+            continue
+        if (ledger, key) in compiled.ledger_dropped:
+            movable = False
+        for row, scale in compiled.ledger_rows.get((ledger, key), ()):
+            row_upper[row] += scale * change
+    return movable
+
+
+@dataclass
+class DrawMove:
+    """What one Monte Carlo draw asks of the families: scale numbers of the built LP in place
+    (``optimodel.uncertainty``). Every array starts as the base LP's; families overwrite what
+    their multipliers reach, always from the base values, so a draw never depends on the last."""
+
+    data: ModelData
+    compiled: CompiledLp
+    base_cost: np.ndarray
+    base_col_upper: np.ndarray
+    base_row_upper: np.ndarray
+    cost: np.ndarray
+    col_upper: np.ndarray
+    row_upper: np.ndarray
+    step_cost: np.ndarray
+    """Multiplier of each abatement step's cost (``data.steps`` order)."""
+    firm_baseline: np.ndarray
+    """Multiplier of each firm's baseline and of its options' potentials (``data.firms`` order)."""
+    offset_quantity: float
+    """Multiplier of every offset step's quantity."""
+    cache: dict[str, Any]
+    """Index arrays a family computes on the first draw and reuses (keyed by family name)."""
+    movable: bool = True
+    """False when a draw reaches something the built LP cannot move (the draw then fails)."""
+
+    def shift_ledger(self, ledger: str, changes: dict[Any, float]) -> None:
+        """As ``WarmMove.shift_ledger``, on this draw's right-hand sides."""
+        if not shift_ledger(self.compiled, self.row_upper, ledger, changes):
+            self.movable = False
 
 
 @dataclass(frozen=True)
@@ -168,6 +209,8 @@ class PolicyFamily:
     result_warnings: Callable[[SolvedModel, Any], list[InputWarning]] | None = None
     """Warnings about the solution (called with the ``Result``): what a planner would want to
     know about how the rule behaved."""
+    draw_move: Callable[[DrawMove], None] | None = None
+    """Scales its numbers of the built LP for one Monte Carlo draw (costs, baselines, offsets)."""
     window_decided: tuple[str, ...] = ()
     """Variables indexed (market, year, ...) that carry a state across years (a reserve's flows):
     a rolling horizon fixes year t's once year t's window is solved, and keeps them at 0 beyond
