@@ -66,9 +66,11 @@ def _parser() -> argparse.ArgumentParser:
     compare = commands.add_parser("compare", help="prices and sector results of several runs side by side")
     compare.add_argument("runs", type=Path, nargs="+", help="run folders or sweep folders")
     compare.add_argument("--out", type=Path, default=None, help="write the full comparison as CSV")
-    report = commands.add_parser("report", help="one self-contained HTML page of a run or sweep")
-    report.add_argument("directory", type=Path)
-    report.add_argument("--out", type=Path, default=None, help="the page to write (default DIR/report.html)")
+    report = commands.add_parser("report", help="one self-contained HTML page of a run, sweep, horizon or uncertainty folder, "
+                                 "or comparing several runs")
+    report.add_argument("directories", type=Path, nargs="+", metavar="DIR")
+    report.add_argument("--out", type=Path, default=None,
+                        help="the page to write (default DIR/report.html; with several folders, the first's parent/comparison.html)")
     data = commands.add_parser("data", help="datasets")
     data_commands = data.add_subparsers(dest="data_command", required=True)
     generate = data_commands.add_parser("generate", help="generate a calibrated instance and a scenario for it")
@@ -421,9 +423,13 @@ def command_report(arguments: argparse.Namespace) -> int:
     from .outputs import plan_file
     from .report import is_report, write_report
 
-    out = arguments.out or arguments.directory / "report.html"
+    folders = arguments.directories
+    if len(folders) == 1:
+        out = arguments.out or folders[0] / "report.html"
+    else:
+        out = arguments.out or folders[0].parent / "comparison.html"
     target = plan_file(out, is_report, "a report written by optimodel report")
-    write_report(arguments.directory, target)
+    write_report(folders if len(folders) > 1 else folders[0], target)
     if not arguments.quiet:
         print(f"report written to {out}")
     return 0

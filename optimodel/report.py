@@ -6,7 +6,9 @@ curve in the first year with the clearing price; emissions against the cap; abat
 and option (CO2 and PFC gases apart); the distribution of firms' net purchases and compliance
 costs (who pays, who sells); the bank over time; the reserve's stock and flows when it has one;
 money by year in bn (abatement cost, auction, ceiling and reserve revenue); CBAM exposure when the
-run has it; and for a sweep folder, price against the swept value.
+run has it; and for a sweep folder, price against the swept value. An uncertainty folder gets fan
+charts, the distribution of total cost and each factor's rank correlation with the price; several
+run folders get one page comparing them.
 """
 
 from __future__ import annotations
@@ -239,11 +241,150 @@ def _horizon_page(directory: Path) -> str:
     return _page(title, body)
 
 
-def build_report(directory: Path) -> str:
-    """The page's HTML for a run folder, a sweep folder or a horizon folder."""
+def _uncertainty_page(directory: Path) -> str:
+    """An uncertainty folder: a fan chart of the price per market (median, 25-75 % and 5-95 %
+    bands, mean), the distribution of the total cost over the draws, and the rank correlation of
+    each factor with each year's price (which factor moves the price most)."""
+    import plotly.express as px
+    import plotly.graph_objects as go
+
+    try:
+        quantiles = pd.read_csv(directory / "price_quantiles.csv")
+        draws = pd.read_parquet(directory / "draws.parquet")
+        sensitivity = pd.read_csv(directory / "price_sensitivity.csv")
+        summary = json.loads((directory / "summary.json").read_text())
+    except (OSError, ValueError, pd.errors.ParserError) as error:
+        raise InputError(f"cannot read the uncertainty run ({error})", file=str(directory)) from None
+    currency = html.escape(str(summary.get("currency", "")) or "money")
+    figures = []
+    for index, (market, table) in enumerate(quantiles.groupby("market", sort=False)):
+        colour = COLOURS[index % len(COLOURS)]
+        figure = go.Figure()
+        for low, high, opacity, name in (("p05", "p95", 0.18, "5-95 %"), ("p25", "p75", 0.35, "25-75 %")):
+            figure.add_trace(go.Scatter(x=list(table["year"]) + list(table["year"])[::-1],
+                                        y=list(table[high]) + list(table[low])[::-1], fill="toself", opacity=opacity,
+                                        line={"width": 0, "color": colour}, name=name))
+        figure.add_trace(go.Scatter(x=table["year"], y=table["p50"], mode="lines+markers", name="median", line={"color": colour}))
+        figure.add_trace(go.Scatter(x=table["year"], y=table["mean"], mode="lines", name="mean", line={"color": colour, "dash": "dot"}))
+        figure.update_layout(title=f"Allowance price, {market}: fan chart over {summary.get('draws_optimal', '')} optimal draws",
+                             xaxis_title="year", yaxis_title="price per tCO2e (money of each year)")
+        figure.update_xaxes(tickformat="d", dtick=1)
+        figures.append(figure)
+    solved = draws[draws["status"] == "optimal"]
+    if "total_cost" in solved.columns and not solved.empty:
+        costs = solved.groupby("draw")["total_cost"].first() / 1e9
+        figures.append(px.histogram(costs, nbins=40, title="Total cost over the draws (discounted to the first year)",
+                                    labels={"value": "bn, first-year money"}).update_layout(showlegend=False))
+    if not sensitivity.empty:
+        heat = sensitivity.assign(label=sensitivity["market"] + " " + sensitivity["year"].astype(str))
+        figures.append(px.imshow(heat.pivot(index="factor", columns="label", values="rank_correlation"), zmin=-1, zmax=1,
+                                 color_continuous_scale="RdBu_r", aspect="auto",
+                                 title="Which factor moves the price: rank correlation of each multiplier with each year's price"))
+    factors = pd.DataFrame(summary.get("factors", []))
+    charts = "\n".join(f'<section class="chart">{_figure_html(figure, index == 0)}</section>' for index, figure in enumerate(figures))
+    infeasible = summary.get("infeasible_draws", [])
+    facts = (
+        f"{summary.get('draws_done', 0):,} of {summary.get('draws', 0):,} draws done (seed {summary.get('seed')}), "
+        f"{summary.get('draws_optimal', 0):,} optimal, {len(infeasible):,} infeasible"
+        + (f" (draws {', '.join(map(str, infeasible[:30]))}{', ...' if len(infeasible) > 30 else ''})" if infeasible else "")
+        + ("" if summary.get("complete", True) else "; <strong>interrupted: not every draw was solved</strong>")
+    )
+    title = f"optimodel: {summary.get('scenario', directory.name)} (uncertainty)"
+    body = (
+        f"<p>{facts}. Prices in {currency} per tCO2e.</p>\n{charts}\n"
+        f"<h2>Factors</h2>{_table_html(factors)}<h2>Price quantiles</h2>{_table_html(quantiles)}"
+    )
+    return _page(title, body)
+
+
+def _comparison_page(directories: list[Path]) -> str:
+    """Several run folders on one page: price paths overlaid with their intervals, and each run's
+    differences from the first in cost, emissions, bank and revenue, by year."""
+    import plotly.graph_objects as go
+
+    runs = []
+    for directory in directories:
+        try:
+            prices = pd.read_csv(directory / "prices.csv")
+            markets = pd.read_csv(directory / "markets.csv")
+            summary = json.loads((directory / "summary.json").read_text())
+        except (OSError, ValueError, pd.errors.ParserError) as error:
+            raise InputError(f"not a run folder that can be compared ({error})", file=str(directory)) from None
+        runs.append((str(summary.get("scenario", directory.name)), directory, prices, markets, summary))
+    figure = go.Figure()
+    for index, (name, _, prices, _, _) in enumerate(runs):
+        colour = COLOURS[index % len(COLOURS)]
+        for market, table in prices.groupby("market", sort=False):
+            label = name if prices["market"].nunique() == 1 else f"{name}, {market}"
+            if (table["price_high"] - table["price_low"]).abs().max() > 0:
+                figure.add_trace(go.Scatter(
+                    x=list(table["year"]) + list(table["year"])[::-1],
+                    y=list(table["price_high"].replace(np.inf, np.nan)) + list(table["price_low"])[::-1],
+                    fill="toself", opacity=0.2, line={"width": 0, "color": colour}, name=f"{label}: interval", showlegend=False,
+                ))
+            figure.add_trace(go.Scatter(x=table["year"], y=table["price"], mode="lines+markers", name=label, line={"color": colour}))
+    figure.update_layout(title="Allowance prices of the runs, with their intervals", xaxis_title="year",
+                         yaxis_title="price per tCO2e (money of each year)")
+    figure.update_xaxes(tickformat="d", dtick=1)
+
+    def by_year(markets: pd.DataFrame, summary: dict) -> pd.DataFrame:
+        table = markets.groupby("year")[["emissions_tco2e", "bank_end_tco2e"]].sum()
+        revenue = [name for name in ("auction_revenue", "ceiling_revenue", "reserve_revenue") if name in markets.columns]
+        table["revenue"] = markets.groupby("year")[revenue].sum().sum(axis=1) if revenue else 0.0
+        totals = pd.DataFrame(summary.get("totals", {}).get("by_year", []))
+        cost = totals.set_index("year")["abatement_cost"] if not totals.empty else pd.Series(dtype=float)
+        table["abatement_cost"] = cost.reindex(table.index).fillna(0.0)
+        return table
+
+    first_name, _, _, first_markets, first_summary = runs[0]
+    base = by_year(first_markets, first_summary)
+    differences = []
+    for name, _, _, markets, summary in runs[1:]:
+        change = (by_year(markets, summary) - base).reset_index()
+        change.insert(0, "run", name)
+        differences.append(change)
+    table = pd.concat(differences, ignore_index=True) if differences else pd.DataFrame()
+    delta_figure = None
+    if not table.empty:
+        import plotly.express as px
+
+        long = table.melt(id_vars=["run", "year"], var_name="quantity", value_name="change")
+        scale = {"emissions_tco2e": 1e6, "bank_end_tco2e": 1e6, "revenue": 1e9, "abatement_cost": 1e9}
+        units = {"emissions_tco2e": "emissions, Mt", "bank_end_tco2e": "bank, Mt", "revenue": "revenue, bn", "abatement_cost": "abatement cost, bn"}
+        long["change"] = long["change"] / long["quantity"].map(scale)
+        long["quantity"] = long["quantity"].map(units)
+        delta_figure = px.bar(long, x="year", y="change", color="run", facet_col="quantity", facet_col_wrap=2, barmode="group",
+                              title=f"Differences from {first_name} by year")
+        delta_figure.update_yaxes(matches=None, showticklabels=True)
+        delta_figure.for_each_annotation(lambda annotation: annotation.update(text=annotation.text.split("=")[-1]))
+    objectives = pd.DataFrame([
+        {"run": name, "objective (discounted)": summary.get("objective", np.nan),
+         "change from the first": summary.get("objective", np.nan) - first_summary.get("objective", np.nan)}
+        for name, _, _, _, summary in runs
+    ])
+    figures = [figure] + ([delta_figure] if delta_figure is not None else [])
+    charts = "\n".join(f'<section class="chart">{_figure_html(item, index == 0)}</section>' for index, item in enumerate(figures))
+    names = ", ".join(html.escape(name) for name, *_ in runs)
+    body = (
+        f"<p>Runs: {names}. Differences are each run less the first ({html.escape(first_name)}), money of each year.</p>\n"
+        f"{charts}\n<h2>Total cost</h2>{_table_html(objectives)}"
+        + (f"<h2>Differences by year</h2>{_table_html(table)}" if not table.empty else "")
+    )
+    return _page(f"optimodel: {len(runs)} runs compared", body)
+
+
+def build_report(directory: Path | list[Path]) -> str:
+    """The page's HTML for a run folder, a sweep, horizon or uncertainty folder, or (a list of
+    several folders) a comparison of runs."""
+    if isinstance(directory, list):
+        if len(directory) > 1:
+            return _comparison_page([Path(item) for item in directory])
+        directory = directory[0]
     directory = Path(directory)
     if (directory / "horizon.csv").exists():
         return _horizon_page(directory)
+    if (directory / "draws.parquet").exists():
+        return _uncertainty_page(directory)
     sweep = (directory / "sweep_prices.csv").exists()
     if sweep:
         runs = sorted(path for path in (directory / "runs").iterdir() if (path / "prices.csv").exists())
@@ -307,7 +448,7 @@ def is_report(path: Path) -> bool:
         return False
 
 
-def write_report(directory: Path, out: Path) -> Path:
+def write_report(directory: Path | list[Path], out: Path) -> Path:
     """Write the page atomically. A page written into a run folder is recorded in its marker, so
     that the folder can still be replaced by a later run."""
     from .outputs import record_in_run_folder, write_file
@@ -315,6 +456,7 @@ def write_report(directory: Path, out: Path) -> Path:
     page = build_report(directory)
     write_file(Path(out), lambda path: path.write_text(page, encoding="utf-8"))
     folder = Path(out).resolve().parent
-    if folder == Path(directory).resolve():
+    folders = directory if isinstance(directory, list) else [directory]
+    if any(folder == Path(item).resolve() for item in folders):
         record_in_run_folder(folder, Path(out))
     return out

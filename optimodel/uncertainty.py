@@ -133,15 +133,20 @@ class DrawSession:
         from .solver import Infeasible, LpSolver, compile_model
 
         started = time.perf_counter()
+        _keep_freed_memory()
         self.scenario = scenario
         self.data = load_data(scenario)
         options = scenario.uncertainty or UncertaintyOptions()
         self.scopes = factor_scopes(options, self.data, str(scenario.source or scenario.name))
         self.compiled = compile_model(build_model(self.data, scenario))
         self.base_cost = self.compiled.cost.copy()
+        self.base_col_lower = self.compiled.col_lower.copy()
         self.base_col_upper = self.compiled.col_upper.copy()
         self.base_row_upper = self.compiled.row_upper.copy()
         self.solver = LpSolver(self.compiled, scenario)
+        # One thread per worker: workers are the parallelism, and HiGHS's helper threads would
+        # compete with the other workers for the same cores.
+        self.solver.highs.setOptionValue("threads", 1)
         try:
             self.solver.solve()
         except Infeasible:
@@ -159,6 +164,8 @@ class DrawSession:
     def solve(self, draw: int, values: np.ndarray) -> list[dict]:
         """The draws.parquet rows of one draw: one per market and reported year."""
         from .certificate import certify_lp
+        from .errors import InfeasibleError
+        from .horizon import limited, roll
         from .model.build import FAMILIES
         from .model.registry import DrawMove, SolvedModel
         from .results import objective_money
@@ -185,8 +192,9 @@ class DrawSession:
             raise SolverError(f"draw {draw} changes a market-year whose balance has no variable left; the LP cannot move it")
         changed = np.flatnonzero(move.cost != compiled.cost)
         solver.set_costs(changed, move.cost[changed])
-        bounded = np.flatnonzero(move.col_upper != compiled.col_upper)
-        solver.set_column_bounds(bounded, compiled.col_lower[bounded], move.col_upper[bounded])
+        # A rolling horizon leaves the banks it decided fixed: lower bounds go back to the base too.
+        bounded = np.flatnonzero((move.col_upper != compiled.col_upper) | (self.base_col_lower != compiled.col_lower))
+        solver.set_column_bounds(bounded, self.base_col_lower[bounded], move.col_upper[bounded])
         moved = np.flatnonzero(move.row_upper != compiled.row_upper)
         solver.set_row_upper(moved, move.row_upper[moved])
         # The same starting state for every draw, whatever was solved before it.
@@ -194,11 +202,13 @@ class DrawSession:
         solver.basis = self.base_basis
         keys = [(market, year) for market in data.markets for year in data.reported_years]
         try:
+            # Limited foresight: the windows decide each year's bank and price, as in ``solve``.
+            plan = roll(compiled, solver, self.scenario, data) if limited(self.scenario) else None
             solution = solver.solve()
-        except Infeasible:
+        except (Infeasible, InfeasibleError):
             return [{"draw": draw, "market": market, "year": year, "status": "infeasible"} for market, year in keys]
         certify_lp(compiled, solution)
-        prices = prices_from_duals(solution, compiled, data)
+        prices = plan.prices if plan is not None else prices_from_duals(solution, compiled, data)
         solved = SolvedModel(self.scenario, data, compiled, solution)
         columns: dict[str, np.ndarray] = {}
         for family in FAMILIES:
@@ -218,6 +228,32 @@ class DrawSession:
                 row[name] = float(columns[name][index_of[key]]) if name in columns else 0.0
             rows.append(row)
         return rows
+
+
+MMAP_THRESHOLD_BYTES = 64 * 2**20
+TRIM_THRESHOLD_BYTES = 128 * 2**20
+
+
+def _keep_freed_memory() -> None:
+    """Let glibc reuse freed memory for the draws' large arrays instead of mapping fresh pages.
+
+    A draw allocates and frees arrays of the LP's size (1.5 MB for the default's columns, in numpy
+    and inside HiGHS). Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536, which turns
+    off glibc's adaptive mmap threshold: every such array then became a fresh mapping, and a draw
+    took 1.29x as long (measured, benchmarks/README.md). Raising both thresholds restores the
+    reuse. A no-op where the C library is not glibc."""
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        # M_TRIM_THRESHOLD is -1 and M_MMAP_THRESHOLD -3 in glibc's malloc.h.
+        libc.mallopt(-1, TRIM_THRESHOLD_BYTES)
+        libc.mallopt(-3, MMAP_THRESHOLD_BYTES)
+    except (OSError, AttributeError):
+        log.debug("mallopt is not available; the draws run with the allocator's defaults")
 
 
 _SESSIONS: dict[str, DrawSession] = {}
@@ -495,6 +531,7 @@ def summarise(result: UncertaintyResult) -> None:
     names = factor_names(options)
     result.summary = {
         "scenario": result.scenario.name,
+        "currency": result.scenario.currency,
         "draws": result.draws_asked,
         "seed": result.seed,
         "complete": result.complete,

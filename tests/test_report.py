@@ -41,7 +41,16 @@ def reports(tmp_path_factory) -> dict[str, Path]:
     )
     assert cli("solve", str(rules), "--out", str(folder / "rules")).returncode == 0
     assert cli("report", str(folder / "rules"), "--out", str(folder / "rules.html")).returncode == 0
-    return {"run": folder / "run.html", "sweep": folder / "sweep" / "report.html", "rules": folder / "rules.html"}
+    uncertain = folder / "uncertain.toml"
+    uncertain.write_text(
+        f'extends = "{EXAMPLES / "two-firms.toml"}"\nname = "uncertain"\n[uncertainty]\ndraws = 30\n'
+        '[[uncertainty.factors]]\ntarget = "cost"\ndistribution = "lognormal"\nsigma = 0.3\n'
+    )
+    assert cli("uncertainty", str(uncertain), "--out", str(folder / "uncertain")).returncode == 0
+    assert cli("report", str(folder / "uncertain")).returncode == 0
+    assert cli("report", str(folder / "run"), str(folder / "rules"), "--out", str(folder / "compare.html")).returncode == 0
+    return {"run": folder / "run.html", "sweep": folder / "sweep" / "report.html", "rules": folder / "rules.html",
+            "uncertainty": folder / "uncertain" / "report.html", "comparison": folder / "compare.html"}
 
 
 def test_the_page_is_self_contained(reports):
@@ -64,6 +73,12 @@ def test_the_page_has_every_chart(reports):
     rules = reports["rules"].read_text()
     for title in ("Allowance reserve: stock, releases and intake", "Money by year", "Emissions against the cap"):
         assert title in rules, title
+    uncertainty = reports["uncertainty"].read_text()
+    for title in ("fan chart over 30 optimal draws", "Total cost over the draws", "Which factor moves the price"):
+        assert title in uncertainty, title
+    comparison = reports["comparison"].read_text()
+    for title in ("2 runs compared", "Allowance prices of the runs, with their intervals", "Differences from two-firms by year"):
+        assert title in comparison, title
 
 
 def test_report_of_a_folder_that_is_not_a_run_is_an_input_error(tmp_path):

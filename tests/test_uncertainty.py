@@ -234,3 +234,19 @@ def test_an_options_scope_reaches_only_its_option(tmp_path):
     factors = [{"target": "cost", "distribution": "uniform", "low": 0.5, "high": 2.0, "options": ["step0"]}]
     path = case(tmp_path, [("F1", 30.0, 20.0), ("F1", 60.0, 50.0)], 60.0, factors, draws=20)
     assert solve_draws(path).draws["price"].tolist() == pytest.approx([50.0] * 20)
+
+
+def test_limited_foresight_is_rolled_in_every_draw(tmp_path):
+    # The two firms of tests/test_horizon.py with foresight 1: each year alone prices at 50, 50
+    # and 80 (test_foresight_one_gives_the_prices_without_banking). A cost multiplier m on every
+    # option scales every price: 50 m, 50 m, 80 m, where perfect foresight would give Hotelling.
+    from test_horizon import CAPS, two_firms
+
+    path = two_firms(tmp_path, [2025, 2026, 2027], CAPS, {"foresight_years": 1})
+    path.write_text(path.read_text() + '\n[uncertainty]\ndraws = 6\n[[uncertainty.factors]]\ntarget = "cost"\n'
+                    'distribution = "uniform"\nlow = 0.8\nhigh = 1.2\n')
+    draws = solve_draws(path).draws
+    for draw, rows in draws.groupby("draw"):
+        m = rows["factor_1"].iloc[0]
+        assert rows["price"].tolist() == pytest.approx([50 * m, 50 * m, 80 * m]), draw
+    assert (draws["bank_end_tco2e"] == 0).all()
