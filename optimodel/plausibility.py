@@ -76,6 +76,9 @@ class WarningCode(str, Enum):
     bank_above_carry_over_rule = "bank_above_carry_over_rule"
     """A market with a bank limit banks more than the per-firm carry-over rule would allow given
     each firm's net sales in the solution: the aggregate limit is looser than the rule."""
+    factor_below_zero = "factor_below_zero"
+    """A normal uncertainty factor whose multiplier falls below 0 in more than 0.1 % of draws
+    (sd above 0.32): those draws use 0, so the factor is not the normal distribution asked for."""
     infeasible_draws = "infeasible_draws"
     """``optimodel uncertainty``: some draws are infeasible; the quantiles are over the optimal ones."""
     price_interval_bound = "price_interval_bound"
@@ -143,6 +146,7 @@ def scenario_warnings(scenario) -> list[InputWarning]:
                 "a rate is a fraction (0.05 is 5 %)",
             )
         )
+    found += _factor_warnings(scenario)
     for market, market_policy in scenario.markets.items():
         found += _reserve_warnings(market, market_policy, scenario)
         if isinstance(market_policy.bank_limit_tco2e, dict):
@@ -401,4 +405,29 @@ def _reserve_warnings(market: str, policy, scenario) -> list[InputWarning]:
                 "the ceiling sells first, so the reserve never releases",
             )
         )
+    return found
+
+
+NEGATIVE_DRAW_SHARE = 0.001
+"""A normal factor below 0 in more draws than this is cut at 0 too often to be normal."""
+
+
+def _factor_warnings(scenario) -> list[InputWarning]:
+    """Normal multipliers that fall below 0 (and are then taken as 0) in a visible share of draws."""
+    from statistics import NormalDist
+
+    if scenario.uncertainty is None:
+        return []
+    found = []
+    for index, factor in enumerate(scenario.uncertainty.factors):
+        if factor.distribution.value == "normal" and factor.sd:
+            below = NormalDist(1.0, factor.sd).cdf(0.0)
+            if below > NEGATIVE_DRAW_SHARE:
+                found.append(
+                    InputWarning(
+                        WarningCode.factor_below_zero,
+                        f"uncertainty.factors.{index}: a normal multiplier with sd {factor.sd:g} is below 0 in {below:.1%} of "
+                        "draws, which then use 0 (a lognormal keeps multipliers positive)",
+                    )
+                )
     return found

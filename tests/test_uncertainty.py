@@ -170,7 +170,7 @@ def test_ctrl_c_keeps_the_finished_draws_and_says_so(tmp_path, monkeypatch, caps
     monkeypatch.setattr(uncertainty, "solve_chunk", interrupted)
     code = cli.main(["uncertainty", str(path), "--out", str(tmp_path / "out")])
     assert code == 1
-    chunk = math.ceil(40 / 8)
+    chunk = min(10, math.ceil(40 / 8))
     assert f"error: interrupted after {2 * chunk} of 40 draws; the finished draws are in" in capsys.readouterr().err
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["complete"] is False and summary["draws_done"] == 2 * chunk
@@ -250,3 +250,12 @@ def test_limited_foresight_is_rolled_in_every_draw(tmp_path):
         m = rows["factor_1"].iloc[0]
         assert rows["price"].tolist() == pytest.approx([50 * m, 50 * m, 80 * m]), draw
     assert (draws["bank_end_tco2e"] == 0).all()
+
+
+def test_a_normal_factor_that_often_falls_below_zero_warns(tmp_path):
+    factors = [{"target": "baseline", "distribution": "normal", "sd": 0.5}]
+    path = case(tmp_path, [("F1", 60.0, 50.0)], 70.0, factors, draws=5)
+    completed = run_cli("validate", str(path))
+    assert completed.returncode == 0
+    # P(1 + 0.5 Z < 0) = P(Z < -2) = 2.3 %.
+    assert "warning: uncertainty.factors.0: a normal multiplier with sd 0.5 is below 0 in 2.3% of draws" in completed.stderr
