@@ -145,7 +145,12 @@ class DrawSession:
         self.base_row_upper = self.compiled.row_upper.copy()
         self.solver = LpSolver(self.compiled, scenario)
         # One thread per worker: workers are the parallelism, and HiGHS's helper threads would
-        # compete with the other workers for the same cores.
+        # compete with the other workers for the same cores. HiGHS refuses a thread count other
+        # than that of its process-wide scheduler once one has run (as in a library user's
+        # process), so the scheduler is reset first; later solves of any instance accept it.
+        import highspy
+
+        highspy.Highs.resetGlobalScheduler(True)
         self.solver.highs.setOptionValue("threads", 1)
         try:
             self.solver.solve()

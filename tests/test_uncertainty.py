@@ -259,3 +259,13 @@ def test_a_normal_factor_that_often_falls_below_zero_warns(tmp_path):
     assert completed.returncode == 0
     # P(1 + 0.5 Z < 0) = P(Z < -2) = 2.3 %.
     assert "warning: uncertainty.factors.0: a normal multiplier with sd 0.5 is below 0 in 2.3% of draws" in completed.stderr
+
+
+def test_draws_run_in_a_process_that_has_already_solved(tmp_path):
+    # HiGHS's process-wide scheduler, started by an earlier solve, must not stop the draws (which
+    # run HiGHS on one thread) nor a later solve.
+    path = case(tmp_path, [("F1", 60.0, 50.0)], 70.0, FACTORS_LOGNORMAL, draws=3)
+    scenario = optimodel.load_scenario(path)
+    before = optimodel.solve(scenario).prices["price"].tolist()
+    assert solve_draws(path, draws=3).draws["status"].tolist() == ["optimal"] * 3
+    assert optimodel.solve(scenario).prices["price"].tolist() == before == [50.0]
