@@ -1,4 +1,4 @@
-"""Running sweep chunks on an existing Dask distributed cluster.
+"""Running sweep chunks (and uncertainty draws) on an existing Dask distributed cluster.
 
 Each chunk of points is one task; a worker builds the LP once per chunk and warm-starts the
 rest. When a worker dies, the scheduler reruns its tasks on another worker (up to its
@@ -14,18 +14,26 @@ from .errors import InputError
 from .scenario import Scenario
 
 
-def run_on_dask(scheduler: str, base: Scenario, chunks: list, chunk_runner: Callable, progress: Callable | None = None):
-    """Yield each point's result as its chunk finishes on the cluster at ``scheduler``."""
+def connect(scheduler: str):
+    """A Dask client of the cluster at ``scheduler``; ``InputError`` (naming --scheduler) when Dask
+    is not installed or the scheduler cannot be reached."""
     try:
-        from distributed import Client, as_completed
+        from distributed import Client
     except ImportError:
         raise InputError("--scheduler needs Dask: pip install 'optimodel[dask]'", key="--scheduler") from None
-    from .sweep import PointResult
-
     try:
-        client = Client(scheduler, timeout="20s")
+        return Client(scheduler, timeout="20s")
     except (OSError, TimeoutError) as error:
         raise InputError(f"cannot reach the Dask scheduler at {scheduler} ({error})", key="--scheduler") from None
+
+
+def run_on_dask(scheduler: str, base: Scenario, chunks: list, chunk_runner: Callable, progress: Callable | None = None):
+    """Yield each point's result as its chunk finishes on the cluster at ``scheduler``."""
+    from distributed import as_completed
+
+    from .sweep import PointResult
+
+    client = connect(scheduler)
     try:
         # pure=False: two chunks are distinct tasks even if Dask could not tell their inputs apart.
         futures = {client.submit(chunk_runner, base, chunk, pure=False, retries=2): chunk for chunk in chunks}

@@ -405,14 +405,11 @@ def _run_chunks(chunks: list, workers: int, scheduler: str | None):
 
 
 def _run_on_dask(scheduler: str, chunks: list):
-    try:
-        from distributed import Client, as_completed
-    except ImportError:
-        raise InputError("--scheduler needs Dask: pip install 'optimodel[dask]'", key="--scheduler") from None
-    try:
-        client = Client(scheduler, timeout="20s")
-    except (OSError, TimeoutError) as error:
-        raise InputError(f"cannot reach the Dask scheduler at {scheduler} ({error})", key="--scheduler") from None
+    from .distributed import connect
+
+    client = connect(scheduler)
+    from distributed import as_completed
+
     futures = []
     try:
         # pure=False: every chunk is its own task; retries rerun a chunk whose worker died.

@@ -269,3 +269,11 @@ def test_draws_run_in_a_process_that_has_already_solved(tmp_path):
     before = optimodel.solve(scenario).prices["price"].tolist()
     assert solve_draws(path, draws=3).draws["status"].tolist() == ["optimal"] * 3
     assert optimodel.solve(scenario).prices["price"].tolist() == before == [50.0]
+
+
+def test_an_unreachable_scheduler_is_an_input_error(tmp_path):
+    path = case(tmp_path, [("F1", 60.0, 50.0)], 70.0, FACTORS_LOGNORMAL, draws=3)
+    completed = run_cli("uncertainty", str(path), "--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path / "out"))
+    assert completed.returncode == 2
+    assert completed.stderr.startswith("error: ") and "--scheduler" in completed.stderr
+    assert not (tmp_path / "out").exists()
