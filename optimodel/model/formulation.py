@@ -23,9 +23,11 @@ A new policy family is one module and one `FAMILIES.register` line. The module d
 symbol table, becomes its section below) and a `PolicyFamily` (`optimodel/model/registry.py`)
 with what else it needs: its own `[section]` of the scenario file (a closed pydantic model), the
 data it prepares from it (scaled), its columns in markets.csv, the allowances and money it
-reports (for the certificate), its bound for the pre-solve infeasibility diagnosis, and the
-scenario numbers a warm sweep may move. Build, these docs, the compiled component maps, the
-result tables, the certificate, the diagnosis and sweeps all iterate over the registry. Rows whose
+reports (for the certificate), its bound for the pre-solve infeasibility diagnosis, the
+scenario numbers a warm sweep may move, how a Monte Carlo draw scales its numbers
+(`draw_move`), its warnings about a solution, and the variables a rolling horizon decides year by
+year. Build, these docs, the compiled component maps, the result tables, the certificate, the
+diagnosis, sweeps, draws and the rolling horizon all iterate over the registry. Rows whose
 right-hand side holds ledger constants record which (`ModelTerms.right_hand_side`), so a warm sweep
 moves exactly those rows whichever family owns them. `tests/test_registry.py` defines a family (a
 tranched extra supply) in the test file alone and checks it end to end.
