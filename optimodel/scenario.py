@@ -742,7 +742,8 @@ def check_scenario(scenario: Scenario, file: str) -> None:
             _check_reserve(policy.reserve, scenario, file, f"markets.{market}.reserve")
     if scenario.uncertainty is not None:
         for index, factor in enumerate(scenario.uncertainty.factors):
-            for sector in factor.sectors or []:
+            # An offsets factor ignores sectors (offsets are not a sector's), as the contract says.
+            for sector in factor.sectors if factor.sectors is not None and factor.target != FactorTarget.offsets else []:
                 if sector not in scenario.covered_sectors:
                     raise InputError(f"sector {sector!r} is not covered", file=file, key=f"uncertainty.factors.{index}.sectors")
 

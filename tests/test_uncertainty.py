@@ -277,3 +277,9 @@ def test_an_unreachable_scheduler_is_an_input_error(tmp_path):
     assert completed.returncode == 2
     assert completed.stderr.startswith("error: ") and "--scheduler" in completed.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_an_offsets_factor_ignores_sectors(tmp_path):
+    factors = [{"target": "offsets", "distribution": "uniform", "low": 0.5, "high": 1.5, "sectors": ["not-a-sector"]}]
+    path = case(tmp_path, [("F1", 60.0, 50.0)], 70.0, factors, draws=3)
+    assert solve_draws(path).draws["price"].tolist() == pytest.approx([50.0] * 3)
