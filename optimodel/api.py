@@ -199,7 +199,7 @@ def money_totals(data: ModelData, result: Result) -> dict:
     names = ("abatement_cost", "auction_revenue", "ceiling_revenue", "reserve_revenue")
     abatement = result.firms.groupby("year")["abatement_cost"].sum()
     markets = result.markets.groupby("year").sum(numeric_only=True)
-    discount = dict(zip(data.years, data.discount.tolist()))
+    discount = data.discount_by_year()
     by_year = []
     for year in data.reported_years:
         entry: dict[str, float] = {"year": year, "abatement_cost": float(abatement.get(year, 0.0))}

@@ -293,26 +293,18 @@ def command_uncertainty(arguments: argparse.Namespace) -> int:
     from .outputs import FolderKind, plan_folder
     from .plausibility import emit
     from .scenario import load_scenario
-    from .uncertainty import run_uncertainty
+    from .uncertainty import factor_scopes, requested, run_uncertainty
 
     if arguments.workers < 1:
         raise InputError("--workers must be at least 1", key="--workers")
-    if arguments.draws is not None and arguments.draws < 1:
-        raise InputError("must be at least 1", key="--draws")
-    if arguments.seed is not None and arguments.seed < 0:
-        raise InputError("must be 0 or more", key="--seed")
     scenario = load_scenario(arguments.scenario)
-    if scenario.uncertainty is None or not scenario.uncertainty.factors:
-        raise InputError("no [[uncertainty.factors]]: nothing is uncertain", file=str(arguments.scenario), key="uncertainty")
+    options, total, _ = requested(scenario, arguments.draws, arguments.seed)
     plan = plan_folder(arguments.out or Path("runs") / f"{scenario.name}-uncertainty", FolderKind.uncertainty, reads=scenario.files)
     data = load_data(scenario)
     warnings = input_warnings(scenario, data)
     emit(warnings)
-    from .uncertainty import factor_scopes
-
     # A factor naming an option no step has is a typo: say so before any worker starts.
-    factor_scopes(scenario.uncertainty, data, str(arguments.scenario))
-    total = arguments.draws or scenario.uncertainty.draws
+    factor_scopes(options, data, str(arguments.scenario))
     hashes = data.input_hashes
     # The workers build their own LP; this process keeps no model.
     del data

@@ -437,6 +437,10 @@ class ModelData:
     reported_years: tuple[int, ...] = ()
     """The scenario's years: ``years`` less the look-ahead years, which are solved, not reported."""
 
+    def discount_by_year(self) -> dict[int, float]:
+        """year -> its discount weight (``discount`` keyed by year instead of position)."""
+        return dict(zip(self.years, self.discount.tolist()))
+
 
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()

@@ -30,6 +30,22 @@ def _figure_html(figure, first: bool) -> str:
     return figure.to_html(full_html=False, include_plotlyjs=True if first else False, config={"displaylogo": False})
 
 
+def _band(years: pd.Series, low: pd.Series, high: pd.Series, name: str, opacity: float, colour: str | None = None,
+          legend: bool = True):
+    """A shaded band between ``low`` and ``high`` over ``years`` (an infinite high is left open)."""
+    import plotly.graph_objects as go
+
+    line = {"width": 0} if colour is None else {"width": 0, "color": colour}
+    return go.Scatter(x=list(years) + list(years)[::-1], y=list(high.replace(np.inf, np.nan)) + list(low)[::-1], fill="toself",
+                      opacity=opacity, line=line, name=name, showlegend=legend)
+
+
+def _add_interval(figure, rows: pd.DataFrame, name: str, colour: str | None = None) -> None:
+    """The price interval of ``rows`` as a band, where it is not a point."""
+    if (rows["price_high"] - rows["price_low"]).abs().max() > 0:
+        figure.add_trace(_band(rows["year"], rows["price_low"], rows["price_high"], f"{name}: interval", 0.2, colour, legend=False))
+
+
 def _price_figure(prices: pd.DataFrame):
     import plotly.graph_objects as go
 
@@ -222,12 +238,7 @@ def _horizon_page(directory: Path) -> str:
     for (variant, market), rows in table.groupby(["variant", "market"], sort=False):
         name = variant if table["market"].nunique() == 1 else f"{variant}, {market}"
         figure.add_trace(go.Scatter(x=rows["year"], y=rows["price"], mode="lines+markers", name=name))
-        if (rows["price_high"] - rows["price_low"]).abs().max() > 0:
-            figure.add_trace(go.Scatter(
-                x=list(rows["year"]) + list(rows["year"])[::-1],
-                y=list(rows["price_high"].replace(np.inf, np.nan)) + list(rows["price_low"])[::-1],
-                fill="toself", opacity=0.2, line={"width": 0}, name=f"{name}: interval", showlegend=False,
-            ))
+        _add_interval(figure, rows, name)
     figure.update_layout(title="Allowance price by horizon", xaxis_title="year", yaxis_title="price per tCO2e")
     figure.update_xaxes(tickformat="d", dtick=1)
     title = f"optimodel: {summary.get('scenario', directory.name)} (horizon study)"
@@ -261,9 +272,7 @@ def _uncertainty_page(directory: Path) -> str:
         colour = COLOURS[index % len(COLOURS)]
         figure = go.Figure()
         for low, high, opacity, name in (("p05", "p95", 0.18, "5-95 %"), ("p25", "p75", 0.35, "25-75 %")):
-            figure.add_trace(go.Scatter(x=list(table["year"]) + list(table["year"])[::-1],
-                                        y=list(table[high]) + list(table[low])[::-1], fill="toself", opacity=opacity,
-                                        line={"width": 0, "color": colour}, name=name))
+            figure.add_trace(_band(table["year"], table[low], table[high], name, opacity, colour))
         figure.add_trace(go.Scatter(x=table["year"], y=table["p50"], mode="lines+markers", name="median", line={"color": colour}))
         figure.add_trace(go.Scatter(x=table["year"], y=table["mean"], mode="lines", name="mean", line={"color": colour, "dash": "dot"}))
         figure.update_layout(title=f"Allowance price, {market}: fan chart over {summary.get('draws_optimal', '')} optimal draws",
@@ -316,12 +325,7 @@ def _comparison_page(directories: list[Path]) -> str:
         colour = COLOURS[index % len(COLOURS)]
         for market, table in prices.groupby("market", sort=False):
             label = name if prices["market"].nunique() == 1 else f"{name}, {market}"
-            if (table["price_high"] - table["price_low"]).abs().max() > 0:
-                figure.add_trace(go.Scatter(
-                    x=list(table["year"]) + list(table["year"])[::-1],
-                    y=list(table["price_high"].replace(np.inf, np.nan)) + list(table["price_low"])[::-1],
-                    fill="toself", opacity=0.2, line={"width": 0, "color": colour}, name=f"{label}: interval", showlegend=False,
-                ))
+            _add_interval(figure, table, label, colour)
             figure.add_trace(go.Scatter(x=table["year"], y=table["price"], mode="lines+markers", name=label, line={"color": colour}))
     figure.update_layout(title="Allowance prices of the runs, with their intervals", xaxis_title="year",
                          yaxis_title="price per tCO2e (money of each year)")

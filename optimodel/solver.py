@@ -308,6 +308,31 @@ class LpSolver:
             self.highs.changeColsCost(len(columns), columns, values)
             self.compiled.cost[columns] = values
 
+    def move_to(
+        self,
+        cost: np.ndarray,
+        col_upper: np.ndarray,
+        row_upper: np.ndarray,
+        col_lower: np.ndarray | None = None,
+    ) -> None:
+        """Give the LP these objective coefficients, column bounds and row upper bounds (whole
+        arrays), passing HiGHS only the entries that differ from what it holds now (a warm sweep
+        point or a Monte Carlo draw). ``col_lower`` None keeps the lower bounds as they are."""
+        compiled = self.compiled
+        changed = np.flatnonzero(cost != compiled.cost)
+        self.set_costs(changed, cost[changed])
+        lower = compiled.col_lower if col_lower is None else col_lower
+        bounded = np.flatnonzero((col_upper != compiled.col_upper) | (lower != compiled.col_lower))
+        self.set_column_bounds(bounded, lower[bounded], col_upper[bounded])
+        moved = np.flatnonzero(row_upper != compiled.row_upper)
+        self.set_row_upper(moved, row_upper[moved])
+
+    def restart_from(self, basis: highspy.HighsBasis | None) -> None:
+        """Clear HiGHS's solver data and start the next solve from ``basis`` (None: from scratch),
+        so that its result does not depend on what was solved before."""
+        self.highs.clearSolver()
+        self.basis = basis
+
     def solve(self, interval_years: set[int] | None = None) -> LpSolution:
         """Run HiGHS; read duals only from an Optimal solve; compute the price intervals (of the
         market-years in ``interval_years`` only, when given: a rolling window prices one year;
@@ -554,7 +579,7 @@ def prices_from_duals(
     ``offset_spread`` is the offset_limit dual in money of the year and ``offset_price`` = price -
     spread (the value of one more usable credit).
     """
-    discount = dict(zip(data.years, data.discount.tolist()))
+    discount = data.discount_by_year()
     balance_rows = compiled.rows.get("market_balance", {})
     constant_balances = compiled.constant_rows.get("market_balance", {})
     offset_rows = compiled.rows.get("offset_limit", {})

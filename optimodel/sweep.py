@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from .errors import InfeasibleError, InputError, OptimodelError
@@ -191,12 +190,7 @@ class WarmSession:
         if prepared is None:
             return None
         data, move = prepared
-        moved = np.flatnonzero(move.row_upper != self.compiled.row_upper)
-        self.solver.set_row_upper(moved, move.row_upper[moved])
-        changed = np.flatnonzero(move.cost != self.compiled.cost)
-        self.solver.set_costs(changed, move.cost[changed])
-        bounded = np.flatnonzero(move.col_upper != self.compiled.col_upper)
-        self.solver.set_column_bounds(bounded, self.compiled.col_lower[bounded], move.col_upper[bounded])
+        self.solver.move_to(move.cost, move.col_upper, move.row_upper)
         self.solver.scenario = point
         try:
             solution = self.solver.solve()

@@ -164,6 +164,11 @@ class DrawSession:
         # Every draw is still certified (primal and dual feasibility, strong duality).
         self.solver.highs.setOptionValue("dual_simplex_cost_perturbation_multiplier", 0.0)
         self.cache: dict[str, Any] = {}
+        self.reported_keys = [(market, year) for market in self.data.markets for year in self.data.reported_years]
+        # Position of each market-year in markets.csv order (market-major), as families' columns are.
+        self.market_year_index = {
+            key: index for index, key in enumerate((market, year) for market in self.data.markets for year in self.data.years)
+        }
         log.info("built and solved the base LP for the draws in %.2f s", time.perf_counter() - started)
 
     def solve(self, draw: int, values: np.ndarray) -> list[dict]:
@@ -195,17 +200,11 @@ class DrawSession:
                 family.draw_move(move)
         if not move.movable:
             raise SolverError(f"draw {draw} changes a market-year whose balance has no variable left; the LP cannot move it")
-        changed = np.flatnonzero(move.cost != compiled.cost)
-        solver.set_costs(changed, move.cost[changed])
         # A rolling horizon leaves the banks it decided fixed: lower bounds go back to the base too.
-        bounded = np.flatnonzero((move.col_upper != compiled.col_upper) | (self.base_col_lower != compiled.col_lower))
-        solver.set_column_bounds(bounded, self.base_col_lower[bounded], move.col_upper[bounded])
-        moved = np.flatnonzero(move.row_upper != compiled.row_upper)
-        solver.set_row_upper(moved, move.row_upper[moved])
+        solver.move_to(move.cost, move.col_upper, move.row_upper, col_lower=self.base_col_lower)
         # The same starting state for every draw, whatever was solved before it.
-        solver.highs.clearSolver()
-        solver.basis = self.base_basis
-        keys = [(market, year) for market in data.markets for year in data.reported_years]
+        solver.restart_from(self.base_basis)
+        keys = self.reported_keys
         try:
             # Limited foresight: the windows decide each year's bank and price, as in ``solve``.
             plan = roll(compiled, solver, self.scenario, data) if limited(self.scenario) else None
@@ -219,8 +218,7 @@ class DrawSession:
         for family in FAMILIES:
             if family.market_values is not None:
                 columns.update(family.market_values(solved))
-        # markets.csv order (market-major), as the families' columns are.
-        index_of = {key: index for index, key in enumerate((market, year) for market in data.markets for year in data.years)}
+        index_of = self.market_year_index
         total = float(objective_money(data, solution))
         rows = []
         for key in keys:
@@ -340,6 +338,21 @@ class UncertaintyResult:
         return write_folder(plan, self.scenario.name, fill)
 
 
+def requested(scenario: Scenario, draws: int | None = None, seed: int | None = None) -> tuple[UncertaintyOptions, int, int]:
+    """The scenario's [uncertainty] with ``draws`` and ``seed`` overriding its own; InputError
+    when it has no factor, fewer than one draw or a negative seed."""
+    options = scenario.uncertainty
+    if options is None or not options.factors:
+        raise InputError("no [[uncertainty.factors]]: nothing is uncertain", file=str(scenario.source or scenario.name), key="uncertainty")
+    count = draws if draws is not None else options.draws
+    if count < 1:
+        raise InputError("must be at least 1", key="--draws")
+    chosen_seed = seed if seed is not None else options.seed
+    if chosen_seed < 0:
+        raise InputError("must be 0 or more", key="--seed")
+    return options, count, chosen_seed
+
+
 def run_uncertainty(
     scenario: Scenario,
     *,
@@ -353,13 +366,7 @@ def run_uncertainty(
     """Solve every draw (see the module docstring). ``progress`` is called with the number of
     draws each finished chunk held. Ctrl-C keeps the finished draws: the result is then marked
     incomplete, and the caller says so."""
-    options = scenario.uncertainty
-    if options is None or not options.factors:
-        raise InputError("no [[uncertainty.factors]]: nothing is uncertain", file=str(scenario.source or scenario.name), key="uncertainty")
-    count = draws if draws is not None else options.draws
-    chosen_seed = seed if seed is not None else options.seed
-    if count < 1:
-        raise InputError("must be at least 1", key="--draws")
+    options, count, chosen_seed = requested(scenario, draws, seed)
     values = multipliers(options, count, chosen_seed)
     size = chunk_size or max(1, min(MAX_CHUNK_DRAWS, math.ceil(count / (max(workers, 1) * 8))))
     numbers = list(range(1, count + 1))

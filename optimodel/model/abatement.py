@@ -93,7 +93,7 @@ def _diagnosis(data: ModelData, scenario: Scenario, bounds: DiagnosisBounds) -> 
 
 def _reported_cost(solved: SolvedModel, result) -> float:
     firms = result.firms
-    discount = dict(zip(solved.data.years, solved.data.discount.tolist()))
+    discount = solved.data.discount_by_year()
     return float((firms["abatement_cost"] * firms["year"].map(discount)).sum())
 
 
@@ -116,8 +116,8 @@ def _draw_move(move: DrawMove) -> None:
             "limit_firm": data.baseline_limits["firm"].to_numpy()[limit_keys],
             "baseline_firm": firm,
             "baseline": baselines["baseline_scaled"].to_numpy(),
-            "market_year": [(data.markets[market], data.years[year])
-                            for market, year in zip(data.firms["market"].to_numpy()[firm], baselines["year"].to_numpy())],
+            # Each baseline row's market-year as one integer (market position x years + year position).
+            "market_year": data.firms["market"].to_numpy()[firm] * len(data.years) + baselines["year"].to_numpy(),
         }
     cache = move.cache["abatement"]
     columns = cache["columns"]
@@ -127,11 +127,12 @@ def _draw_move(move: DrawMove) -> None:
     rows = cache["limit_rows"]
     move.row_upper[rows] = move.base_row_upper[rows] * firm_multiplier[cache["limit_firm"]]
     changes = cache["baseline"] * (firm_multiplier[cache["baseline_firm"]] - 1.0)
-    by_market_year: dict[tuple[str, int], float] = {}
-    for key, change in zip(cache["market_year"], changes.tolist()):
-        if change:
-            by_market_year[key] = by_market_year.get(key, 0.0) + change
-    move.shift_ledger("emissions", by_market_year)
+    years = len(data.years)
+    totals = np.bincount(cache["market_year"], weights=changes, minlength=len(data.markets) * years)
+    move.shift_ledger(
+        "emissions",
+        {(data.markets[code // years], data.years[code % years]): float(totals[code]) for code in np.flatnonzero(totals)},
+    )
 
 
 FAMILY = PolicyFamily(

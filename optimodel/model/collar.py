@@ -36,7 +36,7 @@ def add_price_collar(model: pyo.ConcreteModel, data: ModelData, scenario: Scenar
     | :math:`I_{m,t}` | ledger ``terms.issued`` | see ``add_allocation`` | scaled tCO2e |
     """
     policies = scenario.market_policies()
-    discount = dict(zip(data.years, data.discount.tolist()))
+    discount = data.discount_by_year()
     ceiling = [(m, t) for m in data.markets if policies[m].price_ceiling is not None for t in data.years]
     floor = [(m, t) for m in data.markets if policies[m].price_floor is not None for t in data.years]
     if not ceiling and not floor:
@@ -105,7 +105,7 @@ def _warm_mask(dump: dict) -> None:
 
 
 def _warm_move(move: WarmMove) -> None:
-    discount = dict(zip(move.point_data.years, move.point_data.discount.tolist()))
+    discount = move.point_data.discount_by_year()
     policies = move.point.market_policies()
     for (market, year), column in move.compiled.columns.get("ceiling_sales", {}).items():
         move.cost[column] = (policies[market].price_ceiling or 0.0) * discount[year]

@@ -61,7 +61,7 @@ def add_offsets(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario) -
         by_step_year.setdefault((step, year), []).append(purchase)
     for key, members in by_market_year.items():
         model.terms.supply.add(key, [1.0] * len(members), [model.offset_use[p] for p in members])
-    discount = dict(zip(years, data.discount.tolist()))
+    discount = data.discount_by_year()
     model.terms.cost.add(
         None,
         [price * discount[purchase[2]] for price, purchase in zip(offers["price"].tolist(), purchases)],

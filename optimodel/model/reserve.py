@@ -38,6 +38,12 @@ class ReserveData:
     stock_scaled: dict[str, float]
     """market -> stock at the start of the first modelled year, model units."""
 
+    def triggers(self, kind: str) -> dict[tuple[str, int, int], float]:
+        """(market, year, tier) -> trigger price (money of the year) of the tiers of ``kind``:
+        the index of ``reserve_release`` or ``reserve_intake``."""
+        chosen = self.tiers[self.tiers["kind"] == kind]
+        return dict(zip(zip(chosen["market"], chosen["year"], chosen["tier"]), chosen["trigger"].tolist()))
+
 
 def prepare_reserve(scenario: Scenario, data: ModelData) -> ReserveData:
     """The tiers of each market with a reserve, for every modelled year."""
@@ -103,7 +109,7 @@ def add_reserve(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario) -
     if reserve is None or reserve.tiers.empty:
         return
     tiers = reserve.tiers
-    discount = dict(zip(data.years, data.discount.tolist()))
+    discount = data.discount_by_year()
     terms = model.terms
     by_kind = {kind: tiers[tiers["kind"] == kind] for kind in (RELEASE, INTAKE)}
     keys = {kind: list(zip(table["market"], table["year"], table["tier"])) for kind, table in by_kind.items()}
@@ -171,8 +177,7 @@ def _market_values(solved: SolvedModel) -> dict[str, np.ndarray]:
     intake = _flows(solved, "reserve_intake")
     revenue: dict[tuple[str, int], float] = {}
     if reserve is not None and not reserve.tiers.empty:
-        releases = reserve.tiers[reserve.tiers["kind"] == RELEASE]
-        trigger = dict(zip(zip(releases["market"], releases["year"], releases["tier"]), releases["trigger"].tolist()))
+        trigger = reserve.triggers(RELEASE)
         for key, value in solved.values("reserve_release").items():
             revenue[(key[0], key[1])] = revenue.get((key[0], key[1]), 0.0) + trigger[key] * value
     stock = np.zeros(len(released))
@@ -201,12 +206,11 @@ def _reported_cost(solved: SolvedModel, result) -> float:
     reserve: ReserveData | None = solved.data.families.get("reserve")
     if reserve is None or reserve.tiers.empty:
         return 0.0
-    tiers = reserve.tiers
-    trigger = dict(zip(zip(tiers["kind"], tiers["market"], tiers["year"], tiers["tier"]), tiers["trigger"].tolist()))
     money = 0.0
     for kind, component, sign in ((RELEASE, "reserve_release", 1.0), (INTAKE, "reserve_intake", -1.0)):
+        trigger = reserve.triggers(kind)
         for key, value in solved.values(component).items():
-            money += sign * trigger[(kind, *key)] * solved.discount(key[1]) * value
+            money += sign * trigger[key] * solved.discount(key[1]) * value
     return money
 
 
@@ -215,13 +219,13 @@ def _diagnosis(data: ModelData, scenario: Scenario, bounds: DiagnosisBounds) -> 
     reserve: ReserveData | None = data.families.get("reserve")
     if reserve is None or reserve.tiers.empty:
         return
-    tiers = reserve.tiers
+    # Each market-year's total release and intake capacity, summed once (not filtered per year).
+    capacity = reserve.tiers.groupby(["market", "year", "kind"])["quantity_scaled"].sum()
     for market, stock in reserve.stock_scaled.items():
         taken_in = stock
         for year in data.years:
-            here = tiers[(tiers["market"] == market) & (tiers["year"] == year)]
-            taken_in += float(here.loc[here["kind"] == INTAKE, "quantity_scaled"].sum())
-            bounds.add_extra((market, year), min(float(here.loc[here["kind"] == RELEASE, "quantity_scaled"].sum()), taken_in))
+            taken_in += float(capacity.get((market, year, INTAKE), 0.0))
+            bounds.add_extra((market, year), min(float(capacity.get((market, year, RELEASE), 0.0)), taken_in))
 
 
 def _warm_mask(dump: dict) -> None:
@@ -239,7 +243,7 @@ def _warm_move(move: WarmMove) -> None:
     reserve: ReserveData | None = move.point_data.families.get("reserve")
     if reserve is None or reserve.tiers.empty:
         return
-    discount = dict(zip(move.point_data.years, move.point_data.discount.tolist()))
+    discount = move.point_data.discount_by_year()
     tiers = reserve.tiers
     for kind, component, sign in ((RELEASE, "reserve_release", 1.0), (INTAKE, "reserve_intake", -1.0)):
         columns = move.compiled.columns.get(component, {})
@@ -262,8 +266,7 @@ def _result_warnings(solved: SolvedModel, result) -> list[InputWarning]:
     reserve: ReserveData | None = solved.data.families.get("reserve")
     if reserve is None or reserve.tiers.empty:
         return []
-    tiers = reserve.tiers[reserve.tiers["kind"] == INTAKE]
-    trigger = dict(zip(zip(tiers["market"], tiers["year"], tiers["tier"]), tiers["trigger"].tolist()))
+    trigger = reserve.triggers(INTAKE)
     price = result.prices.set_index(["market", "year"])["price"]
     places = []
     for key, value in solved.values("reserve_intake").items():
