@@ -7,24 +7,35 @@ import argparse
 import gc
 import json
 import logging
+import os
 import sys
+import time
 import traceback
 from pathlib import Path
+from typing import NoReturn
 
 from .errors import OptimodelError, one_line
 
 log = logging.getLogger("optimodel")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage mistake reported as the one ``error:`` line every other input
+    mistake gets (contract section 3), and exit code 2 as before."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message} (see {self.prog} -h)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
     from . import __version__
 
-    parser = argparse.ArgumentParser(prog="optimodel", description="China ETS abatement and allowance prices (Pyomo + HiGHS).")
+    parser = _Parser(prog="optimodel", description="China ETS abatement and allowance prices (Pyomo + HiGHS).")
     parser.add_argument("--version", action="version", version=f"optimodel {__version__}")
     loudness = parser.add_mutually_exclusive_group()
     loudness.add_argument("--verbose", "-v", action="store_true", help="log optimodel's stages with timings and HiGHS's log, on stderr")
     loudness.add_argument("--quiet", "-q", action="store_true", help="print nothing but warnings and errors")
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     solve = commands.add_parser("solve", help="solve a scenario and write its results")
     solve.add_argument("scenario", type=Path)
     solve.add_argument("--out", type=Path, default=None, help="output folder (default runs/<name>)")
@@ -72,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, default=None,
                         help="the page to write (default DIR/report.html; with several folders, the first's parent/comparison.html)")
     data = commands.add_parser("data", help="datasets")
-    data_commands = data.add_subparsers(dest="data_command", required=True)
+    data_commands = data.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
     generate = data_commands.add_parser("generate", help="generate a calibrated instance and a scenario for it")
     generate.add_argument("--firms", type=int, default=3700, help="number of firms (default 3700, the calibrated size)")
     generate.add_argument("--seed", type=int, default=2025, help="random seed (default 2025, the shipped dataset)")
@@ -91,6 +102,19 @@ LOAD_STAGES = ("firms", "emissions", "options", "activity", "hashes")
 SOLVE_STAGES = ("build", "solve", "results", "write")
 
 
+HOLD_AT_STAGE = "OPTIMODEL_HOLD_AT_STAGE"
+"""Environment variable naming a stage (``build``, ``solve``, ``write`` ...) at which a command
+waits, having said so on stderr, for up to ``HOLD_SECONDS``: tests interrupt a run at a known
+stage with it instead of racing the run's own speed (docs/trust.md)."""
+HOLD_SECONDS = 60.0
+
+
+def _hold(stage: str) -> None:
+    print(f"holding at stage {stage} ({HOLD_AT_STAGE})", file=sys.stderr, flush=True)
+    # A signal (Ctrl-C) ends the sleep at once, raising KeyboardInterrupt here as it would in the stage.
+    time.sleep(HOLD_SECONDS)
+
+
 class StageBar:
     """A progress bar over named stages (shown only on a terminal: tqdm's disable=None)."""
 
@@ -104,6 +128,8 @@ class StageBar:
         )
 
     def __call__(self, stage: str) -> None:
+        if stage == os.environ.get(HOLD_AT_STAGE):
+            _hold(stage)
         if stage in self.stages:
             self.bar.update(self.stages.index(stage) - self.seen)
             self.seen = self.stages.index(stage)
@@ -183,6 +209,7 @@ def command_sweep(arguments: argparse.Namespace) -> int:
 
     from .api import input_warnings
     from .data import load_data
+    from .distributed import check_scheduler_address
     from .errors import InputError
     from .outputs import FolderKind, plan_folder
     from .plausibility import emit, identical_points_warning, one_per_kind, scenario_warnings
@@ -191,6 +218,8 @@ def command_sweep(arguments: argparse.Namespace) -> int:
 
     if arguments.workers < 1:
         raise InputError("--workers must be at least 1", key="--workers")
+    if arguments.scheduler is not None:
+        check_scheduler_address(arguments.scheduler)
     assignments = [parse_assignment(text) for text in arguments.assignments]
     base = load_scenario(arguments.scenario)
     plan = plan_folder(arguments.out or Path("runs") / f"{base.name}-sweep", FolderKind.sweep, reads=base.files)
@@ -210,7 +239,8 @@ def command_sweep(arguments: argparse.Namespace) -> int:
     status = result.status
     counts = ", ".join(f"{count} {name}" for name, count in status["status"].value_counts().items())
     if not arguments.quiet:
-        print(f"{total} points: {counts}; {_written(plan, 'results')}")
+        print(result.first_prices().to_string(index=False, float_format=lambda value: f"{value:.2f}"))
+        print(f"first-year prices in {base.currency}/tCO2e; {total} points: {counts}; {_written(plan, 'results')}")
     if result.failed:
         names = ", ".join(point.run for point in result.failed)
         print(f"error: {len(result.failed)} of {total} points failed ({names}); see {plan.shown}/sweep_status.csv", file=sys.stderr)
@@ -219,24 +249,29 @@ def command_sweep(arguments: argparse.Namespace) -> int:
 
 
 def _whole_numbers(text: str, option: str, allow_all: bool = False) -> list[int | None]:
+    """The comma-separated values of ``option``; a value given twice is an input error (it would
+    name two variants alike, whose tables could not be told apart)."""
+    from .errors import InputError
+
     values: list[int | None] = []
     for part in text.split(","):
         part = part.strip()
         if allow_all and part == "all":
-            values.append(None)
+            value = None
         elif part.isdigit() and int(part) > 0:
-            values.append(int(part))
+            value = int(part)
         else:
-            from .errors import InputError
-
             raise InputError(f"{part!r} is not a positive whole number{' or all' if allow_all else ''}", key=option)
+        if value in values:
+            raise InputError(f"{part} is given twice", key=option)
+        values.append(value)
     return values
 
 
 def command_horizon(arguments: argparse.Namespace) -> int:
     from pyomo.common.gc_manager import PauseGC
 
-    from .horizon import Variant, study
+    from .horizon import Variant, lookahead_caps, study
     from .outputs import FolderKind, plan_folder
     from .plausibility import emit
     from .results import rounded
@@ -280,6 +315,10 @@ def command_horizon(arguments: argparse.Namespace) -> int:
         print(f"{'variant':<22}{'market':<14}{'first-year price':>18}   ({scenario.currency}/tCO2e)")
         for row in first.itertuples(index=False):
             print(f"{Variant.from_row(row.end_year, row.foresight).label:<22}{row.market:<14}{row.price:>18.2f}")
+        furthest = max((variant.end_year for variant in variants if variant.end_year is not None), default=None)
+        note = lookahead_caps(scenario, max(furthest or 0, scenario.modelled_years[-1]))
+        if note:
+            print(note)
         print(_written(plan, "horizon.csv"))
     return 0
 
@@ -289,14 +328,17 @@ def command_uncertainty(arguments: argparse.Namespace) -> int:
 
     from .api import combined_hash, input_warnings
     from .data import load_data
+    from .distributed import check_scheduler_address
     from .errors import InputError
-    from .outputs import FolderKind, plan_folder
+    from .outputs import FolderKind, plan_folder, sibling_plan
     from .plausibility import emit
     from .scenario import load_scenario
     from .uncertainty import factor_scopes, requested, run_uncertainty
 
     if arguments.workers < 1:
         raise InputError("--workers must be at least 1", key="--workers")
+    if arguments.scheduler is not None:
+        check_scheduler_address(arguments.scheduler)
     scenario = load_scenario(arguments.scenario)
     options, total, _ = requested(scenario, arguments.draws, arguments.seed)
     plan = plan_folder(arguments.out or Path("runs") / f"{scenario.name}-uncertainty", FolderKind.uncertainty, reads=scenario.files)
@@ -315,6 +357,10 @@ def command_uncertainty(arguments: argparse.Namespace) -> int:
         )
     result.summary["warnings"] = [warning.as_dict() for warning in warnings] + result.summary["warnings"]
     result.summary["inputs_sha256"] = combined_hash(hashes)
+    if not result.complete:
+        # An interrupted run never replaces a complete earlier one (contract section 14): its
+        # finished draws go to a new folder beside it.
+        plan = sibling_plan(plan, "interrupted")
     result.write(plan.target, plan=plan)
     rate = result.draws_done / result.seconds if result.seconds else 0.0
     if not result.complete:
@@ -343,8 +389,11 @@ def command_check(arguments: argparse.Namespace) -> int:
     from .api import solve
     from .errors import InputError
     from .scenario import load_scenario
-    from .testing import compare_prices, read_prices
+    from .testing import compare_prices, read_prices, tolerance_is_valid
 
+    for option, value in (("--rtol", arguments.rtol), ("--atol", arguments.atol)):
+        if not tolerance_is_valid(value):
+            raise InputError(f"must be a finite number >= 0, got {value}", key=option)
     if not arguments.expect.exists():
         raise InputError("expected prices file not found", file=str(arguments.expect))
     try:
@@ -430,10 +479,14 @@ def command_report(arguments: argparse.Namespace) -> int:
 def command_data(arguments: argparse.Namespace) -> int:
     from .datasets.generate import write_instance
     from .errors import InputError
+    from .memory import check_generating
     from .outputs import FolderKind, plan_folder
 
     if arguments.firms < 4:
         raise InputError("--firms must be at least 4 (one firm per sector)", key="--firms")
+    if arguments.seed < 0:
+        raise InputError(f"must be a whole number >= 0, got {arguments.seed}", key="--seed")
+    check_generating(arguments.firms)
     if not 0.0 <= arguments.decline < 1.0:
         raise InputError("--decline must be in [0, 1)", key="--decline")
     plan = plan_folder(arguments.out, FolderKind.dataset)
@@ -487,17 +540,29 @@ class _OncePerMessage(logging.Filter):
         return True
 
 
+def _not_library_chatter(record: logging.LogRecord) -> bool:
+    """Other libraries' warnings (Pyomo's DEPRECATED notices, Python warnings from numpy or
+    pandas) are about optimodel's code, not the user's input: they reach stderr only with -v.
+    Their errors always do."""
+    return record.name.startswith("optimodel") or record.levelno >= logging.ERROR
+
+
 def configure_logging(verbose: bool) -> None:
     """One stderr handler. Other libraries stay at WARNING (Pyomo's debug output is a model
-    dump, never wanted); ``-v`` opens optimodel's own stages and, through the solver module's
-    debug level, HiGHS's log."""
+    dump, never wanted) and are shown only with ``-v``, which also opens optimodel's own stages
+    and, through the solver module's debug level, HiGHS's log (contract section 14)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_CommandLineFormatter())
     handler.addFilter(_OncePerMessage())
+    if not verbose:
+        handler.addFilter(_not_library_chatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)
     logging.getLogger("optimodel").setLevel(logging.DEBUG if verbose else logging.WARNING)
+    # Python's warnings (DeprecationWarning, FutureWarning, RuntimeWarning) go through logging
+    # ("py.warnings"), so the filter above decides about them too.
+    logging.captureWarnings(True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -523,6 +588,10 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"error: internal failure: {type(error).__name__}: {error}", file=sys.stderr)
         return 1
+    finally:
+        from .outputs import unlock_all
+
+        unlock_all()
 
 
 def run() -> None:

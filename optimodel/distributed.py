@@ -13,17 +13,37 @@ from collections.abc import Callable
 from .errors import InputError
 from .scenario import Scenario
 
+SCHEDULER_PROTOCOLS = ("tcp", "tls", "inproc", "ucx", "ws", "wss")
+"""Dask's address schemes; an address without one is taken as tcp, as Dask does."""
+
+
+def check_scheduler_address(scheduler: str) -> None:
+    """``InputError`` (naming --scheduler) unless ``scheduler`` reads as ``[PROTOCOL://]HOST:PORT``.
+    Checked before any work, so a typo costs no load or solve, and without importing Dask."""
+    expected = "expected an address such as tcp://127.0.0.1:8786"
+    protocol, separator, rest = scheduler.strip().rpartition("://")
+    if separator and protocol not in SCHEDULER_PROTOCOLS:
+        raise InputError(f"{scheduler!r} has an unknown protocol {protocol!r}; {expected}", key="--scheduler")
+    if protocol == "inproc":
+        return
+    host, colon, port = rest.rpartition(":")
+    if not colon or not host.strip("[]") or any(character.isspace() for character in host):
+        raise InputError(f"{scheduler!r} is not a scheduler address; {expected}", key="--scheduler")
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise InputError(f"{scheduler!r} has no valid port (1-65535); {expected}", key="--scheduler")
+
 
 def connect(scheduler: str):
     """A Dask client of the cluster at ``scheduler``; ``InputError`` (naming --scheduler) when Dask
-    is not installed or the scheduler cannot be reached."""
+    is not installed, the address is malformed or the scheduler cannot be reached."""
+    check_scheduler_address(scheduler)
     try:
         from distributed import Client
     except ImportError:
         raise InputError("--scheduler needs Dask: pip install 'optimodel[dask]'", key="--scheduler") from None
     try:
         return Client(scheduler, timeout="20s")
-    except (OSError, TimeoutError) as error:
+    except (OSError, TimeoutError, ValueError) as error:
         raise InputError(f"cannot reach the Dask scheduler at {scheduler} ({error})", key="--scheduler") from None
 
 

@@ -34,6 +34,44 @@ def parse_size(text: str) -> int:
     return int(float(match.group(1)) * UNITS[unit])
 
 
+GENERATE_BYTES_PER_FIRM = 13_000
+"""Peak memory of ``optimodel data generate`` per firm, measured with /usr/bin/time -v: 0.25 GB at
+3,700 firms, 0.67 GB at 37,000 and 2.63 GB at 200,000 (12.4 kB a firm over about 0.21 GB)."""
+GENERATE_BASE_BYTES = 256 * 2**20
+
+
+def available_memory() -> int | None:
+    """Bytes the machine can give a new process now (Linux's MemAvailable), else its physical
+    memory; None where neither can be read."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        import os
+
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def check_generating(firms: int, available: int | None = None) -> None:
+    """Before generating an instance: refuse (``InputError``, exit 2, naming --firms) one whose
+    estimated peak memory is more than the machine has available (contract section 14)."""
+    available = available_memory() if available is None else available
+    need = GENERATE_BASE_BYTES + GENERATE_BYTES_PER_FIRM * firms
+    if available is not None and need > available:
+        most = max(0, (available - GENERATE_BASE_BYTES) // GENERATE_BYTES_PER_FIRM)
+        raise InputError(
+            f"{firms:,} firms need about {_gb(need)} of memory to generate, more than the {_gb(available)} available; "
+            f"at most about {most:,} firms fit",
+            key="--firms",
+        )
+
+
 def _gb(size: float) -> str:
     return f"{size / 2**30:.2f} GB"
 

@@ -95,7 +95,12 @@ class Point:
 
 
 def sweep_points(base: Scenario, assignments: list[Assignment]) -> list[Point]:
-    """Every combination of the assigned values, each validated as a full scenario."""
+    """Every combination of the assigned values, each validated as a full scenario. A key set
+    twice is an input error: the second would silently replace the first in every point."""
+    keys = [assignment.key for assignment in assignments]
+    for key in keys:
+        if keys.count(key) > 1:
+            raise InputError(f"{key} is set twice; give its values once: --set {key}=V1,V2,...", key="--set")
     points = []
     combinations = list(itertools.product(*(assignment.values for assignment in assignments)))
     width = max(3, len(str(len(combinations))))
@@ -264,6 +269,19 @@ class SweepResult:
             frames.append(frame)
         columns = ["run", *self.keys, "market", "year", "price", "price_low", "price_high"]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+
+    def first_prices(self) -> pd.DataFrame:
+        """Each point's status and its first year's price per market (one column per market): what
+        the command prints, so that a planner sees at once whether the swept keys moved anything."""
+        table = self.status[["run", *self.keys, "status"]]
+        prices = self.prices
+        if prices.empty:
+            return table
+        first = prices[prices["year"] == prices["year"].min()]
+        year = int(first["year"].iloc[0])
+        wide = first.pivot(index="run", columns="market", values="price")
+        wide.columns = [f"{market} {year}" for market in wide.columns]
+        return table.merge(wide, left_on="run", right_index=True, how="left")
 
     @property
     def status(self) -> pd.DataFrame:

@@ -44,12 +44,34 @@ class PriceDifference:
 
 
 def read_prices(prices: pd.DataFrame | str | Path) -> pd.DataFrame:
-    """A prices table (a DataFrame or a prices.csv path) with market as text and year as int."""
-    table = pd.read_csv(prices) if isinstance(prices, (str, Path)) else prices
+    """A prices table (a DataFrame or a prices.csv path) with market as text and year as int.
+    Raises ``ValueError`` saying what was expected for anything else."""
+    if isinstance(prices, (str, Path)):
+        path = Path(prices)
+        if path.suffix.lower() != ".csv":
+            # A scenario (.toml) or a Parquet table is the usual slip: say what is wanted instead
+            # of what pandas makes of the bytes.
+            kind = f"a {path.suffix} file" if path.suffix else "a file without the .csv ending"
+            raise ValueError(f"expected a prices table (prices.csv: market, year, price), got {kind}")
+        try:
+            table = pd.read_csv(path)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+            raise ValueError(f"expected a prices table (prices.csv: market, year, price); cannot read it as CSV ({error})") from None
+    else:
+        table = prices
     missing = [column for column in (*KEY, "price") if column not in table.columns]
     if missing:
         raise ValueError(f"a prices table needs the columns market, year, price (missing {', '.join(missing)})")
-    return table.assign(market=table["market"].astype(str), year=table["year"].astype(int))
+    try:
+        return table.assign(market=table["market"].astype(str), year=table["year"].astype(int))
+    except (ValueError, TypeError):
+        raise ValueError("a prices table's year column must hold whole numbers") from None
+
+
+def tolerance_is_valid(value: float) -> bool:
+    """A tolerance is a finite number >= 0: inf would pass any price, nan none, and a negative
+    one means nothing."""
+    return bool(np.isfinite(value)) and value >= 0.0
 
 
 def compare_prices(
@@ -58,7 +80,10 @@ def compare_prices(
     """Every market-year whose price differs by more than atol + rtol x |expected| (the rule of
     numpy.isclose), or that is in one table and not the other (shown as NaN). price_low and
     price_high are compared too whenever the expected table has them; infinities match only
-    infinities of the same sign."""
+    infinities of the same sign. Raises ``ValueError`` for a tolerance that is not finite and >= 0."""
+    for name, value in (("rtol", rtol), ("atol", atol)):
+        if not tolerance_is_valid(value):
+            raise ValueError(f"{name} must be a finite number >= 0, got {value}")
     expected_table = read_prices(expected)
     columns = ["price", *(column for column in INTERVAL if column in expected_table.columns)]
     actual_table = read_prices(actual)
