@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import InputError, display_path
+from .errors import InputError, display_path, plain
 from .gwp import normalise_gas, resolve_gwp
 from .scenario import Scenario
 from .tolerances import BASELINE_LIMIT_ROUNDING
@@ -307,7 +307,7 @@ def _parse_column(cells: pd.Series, column: Column, where: str) -> pd.Series:
     not_numbers = np.isnan(numbers) & ~blank
     if not_numbers.any():
         row = _first(not_numbers)
-        raise InputError(f"{cells.iloc[row]!r} is not a number", file=where, column=column.name, row=row + 1)
+        raise InputError(f"{plain(cells.iloc[row])} is not a number", file=where, column=column.name, row=row + 1)
     return _check_numbers(numbers, blank, cells, column, where)
 
 
@@ -349,7 +349,7 @@ def _check_numbers(numbers: np.ndarray, blank: np.ndarray, cells: pd.Series, col
         fractional = present & (numbers != np.round(numbers))
         if fractional.any():
             row = _first(fractional)
-            raise InputError(f"{cells.iloc[row]!r} is not a whole number", file=where, column=column.name, row=row + 1)
+            raise InputError(f"{plain(cells.iloc[row])} is not a whole number", file=where, column=column.name, row=row + 1)
     return pd.Series(numbers)
 
 
@@ -362,7 +362,7 @@ def _reject_duplicates(table: pd.DataFrame, keys: list[str], where: str, what: s
     duplicated = table.duplicated(subset=keys, keep="first").to_numpy()
     if duplicated.any():
         row = table.iloc[_first(duplicated)]
-        values = ", ".join(f"{key}={row[key]}" for key in keys)
+        values = ", ".join(f"{key}={plain(row[key], quote=False)}" for key in keys)
         raise InputError(f"duplicate {what} ({values})", file=where, column=keys[0], row=int(row["row"]))
 
 

@@ -13,6 +13,24 @@ def one_line(text: str) -> str:
     return "".join(character if character.isprintable() else character.encode("unicode_escape").decode("ascii") for character in text)
 
 
+def plain(value: object, quote: bool = True) -> str:
+    """A cell as a message shows it: numbers as plain numbers (2025, not 2025.0 nor
+    np.float64(2025.0)), text in quotes (unless ``quote`` is False) so that spaces and blanks can be seen."""
+    item = getattr(value, "item", None)
+    if callable(item):
+        try:
+            value = item()  # A numpy scalar becomes the Python number or string it holds.
+        except (TypeError, ValueError):
+            pass
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else f"{value:g}"
+    if isinstance(value, int):
+        return str(value)
+    return repr(str(value)) if quote else str(value)
+
+
 def display_path(path: str | Path) -> str:
     """A path as messages show it: relative to the current folder when it is inside it."""
     try:

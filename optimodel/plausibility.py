@@ -81,6 +81,14 @@ class WarningCode(str, Enum):
     (sd above 0.32): those draws use 0, so the factor is not the normal distribution asked for."""
     infeasible_draws = "infeasible_draws"
     """``optimodel uncertainty``: some draws are infeasible; the quantiles are over the optimal ones."""
+    bank_limit_without_banking = "bank_limit_without_banking"
+    """A market sets ``bank_limit_tco2e`` but not ``banking = true``: the limit can never act."""
+    cap_path_sets_no_year = "cap_path_sets_no_year"
+    """A sector's ``cap_path`` gives no modelled year its cap: every year from its ``from_year`` on
+    already has a cap_tco2e or benchmark (an inherited table, often), or it starts after the last year."""
+    sector_years_without_baseline = "sector_years_without_baseline"
+    """A covered sector has no baseline at all in some scenario years: the emissions table ends
+    (or has a gap) before the scenario does, so those years solve with nothing to abate and price 0."""
     price_interval_bound = "price_interval_bound"
     """A price interval is a bound, not exact: two steps of the cost curve lie closer to the cap
     than HiGHS's tolerance can tell apart (the interval contains the exact one)."""
@@ -120,6 +128,17 @@ def _years(years: Iterable[int]) -> str:
     return ", ".join(str(year) for year in sorted(years))
 
 
+def _year_ranges(years: Iterable[int]) -> str:
+    """Years as runs of consecutive years (``2036-2074, 2080``): a long run stays one line."""
+    runs: list[list[int]] = []
+    for year in sorted(years):
+        if runs and year == runs[-1][-1] + 1:
+            runs[-1].append(year)
+        else:
+            runs.append([year])
+    return ", ".join(f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]) for run in runs)
+
+
 def scenario_warnings(scenario) -> list[InputWarning]:
     """Warnings found in the scenario alone, one per kind."""
     found: list[InputWarning] = []
@@ -138,6 +157,18 @@ def scenario_warnings(scenario) -> list[InputWarning]:
                     )
                 )
         found += _cap_jumps(sector, policy.caps(scenario.years), scenario.years)
+        path = policy.cap_path
+        if path is not None and not any(
+            year >= path.from_year and year not in policy.cap_tco2e and year not in policy.benchmark
+            for year in scenario.modelled_years
+        ):
+            found.append(
+                InputWarning(
+                    WarningCode.cap_path_sets_no_year,
+                    f"sectors.{sector}.cap_path sets no year's cap: every modelled year from {path.from_year} on has a "
+                    "cap_tco2e or benchmark already (write cap_tco2e = {} to clear an inherited table)",
+                )
+            )
     if scenario.discount_rate > HIGH_DISCOUNT_RATE:
         found.append(
             InputWarning(
@@ -149,6 +180,13 @@ def scenario_warnings(scenario) -> list[InputWarning]:
     found += _factor_warnings(scenario)
     for market, market_policy in scenario.markets.items():
         found += _reserve_warnings(market, market_policy, scenario)
+        if market_policy.bank_limit_tco2e is not None and not market_policy.banking:
+            found.append(
+                InputWarning(
+                    WarningCode.bank_limit_without_banking,
+                    f"markets.{market}.bank_limit_tco2e is set but banking = false: nothing is banked, so the limit does nothing",
+                )
+            )
         if isinstance(market_policy.bank_limit_tco2e, dict):
             outside = [year for year in market_policy.bank_limit_tco2e if year not in years]
             if outside:
@@ -269,6 +307,20 @@ def data_warnings(scenario, data) -> list[InputWarning]:
                     f"sector {sector} has no abatement option in the options table: its firms can only buy allowances",
                 )
             )
+    reported = [position for position, year in enumerate(data.years) if year in data.reported_years]
+    empty = {
+        sector: _year_ranges(without)
+        for position, sector in enumerate(data.sectors)
+        if (without := [data.years[t] for t in reported if totals.baseline[position, t] <= 0])
+    }
+    if empty:
+        found.append(
+            InputWarning(
+                WarningCode.sector_years_without_baseline,
+                "no baseline emissions for " + ", ".join(f"{sector} in {span}" for sector, span in empty.items())
+                + ": those sector-years have nothing to abate (does the emissions table end before the scenario?)",
+            )
+        )
     baseline = data.firm_baselines["baseline_scaled"].to_numpy()
     firm_total = pd.Series(baseline).groupby(data.firm_baselines["firm"].to_numpy()).sum()
     silent = data.firms["firm_id"].to_numpy()[firm_total.index[firm_total.to_numpy() <= 0]]

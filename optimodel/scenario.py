@@ -434,6 +434,16 @@ class Scenario(_Closed):
     _files: tuple[Path, ...] = PrivateAttr(default=())
     _sections: dict[str, BaseModel] = PrivateAttr(default_factory=dict)
 
+    @field_validator("name")
+    @classmethod
+    def _a_folder_name(cls, name: str) -> str:
+        # The name becomes runs/<name>: a separator or ".." would write the run elsewhere.
+        if "/" in name or "\\" in name or ".." in name or name.strip() in ("", "."):
+            raise ValueError(f"{name!r} cannot name a folder under runs/: use no '/', '\\' or '..'")
+        if any(ord(character) < 32 for character in name):
+            raise ValueError(f"{name!r} holds a control character; a name is one line of text")
+        return name
+
     @field_validator("years")
     @classmethod
     def _strictly_increasing(cls, years: list[int]) -> list[int]:
@@ -545,10 +555,12 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """Tables merge key by key; any other value in ``override`` replaces the one in ``base``."""
+    """Tables merge key by key; any other value in ``override`` replaces the one in ``base``. An
+    empty table (``cap_tco2e = {}``) replaces, that is clears, the inherited one (contract section
+    14): merging it would change nothing, so the only thing it can mean is "none of these"."""
     merged = dict(base)
     for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+        if isinstance(value, dict) and value and isinstance(merged.get(key), dict):
             merged[key] = _merge(merged[key], value)
         else:
             merged[key] = value
@@ -599,7 +611,10 @@ def scenario_error(exc: ValidationError, file: str, prefix: str = "") -> InputEr
     # location is the member the user meant (a table's bad entry beats "not a name").
     first = max(exc.errors(), key=lambda error: len(error["loc"]))
     message = first["msg"]
-    if first["type"] == "extra_forbidden":
+    if first["type"] == "value_error":
+        # pydantic prefixes the validator's own sentence with its error type; the user needs the sentence.
+        message = message.removeprefix("Value error, ")
+    elif first["type"] == "extra_forbidden":
         message = "unknown key"
     elif first["type"] == "missing":
         message = "required key is missing"
