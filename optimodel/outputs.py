@@ -21,10 +21,13 @@ optimodel wrote. Folders and files are created with the user's umask.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import os
 import secrets
 import shutil
+import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,6 +35,8 @@ from enum import Enum
 from pathlib import Path
 
 from .errors import InputError, display_path
+
+log = logging.getLogger(__name__)
 
 MARKER = ".optimodel-run"
 """Name of the marker file that makes a folder a run folder."""
@@ -174,10 +179,79 @@ def plan_folder(path: str | Path, kind: FolderKind, reads: Iterable[Path] = ()) 
             raise _refuse(shown, f"holds {display_path(read)}, which this command reads; choose another --out")
     _check_replaceable(shown, target, kind)
     _check_writable(shown, target)
+    _lock(shown, target)
     replaces = ""
     if target.is_dir() and any(target.iterdir()):
         replaces = str((read_marker(target) or {}).get("kind", "run"))
     return FolderPlan(shown, target, kind, replaces=replaces)
+
+
+# Locks ----------------------------------------------------------------------------------------
+
+_HELD: dict[Path, tuple[int, Path]] = {}
+"""Folders this process has locked: target -> (open lock file, its path)."""
+
+
+def _lock_path(target: Path) -> Path:
+    """The lock file of ``target``: in the temporary folder, so that nothing appears beside the
+    user's files, named by a hash of the absolute path (one lock per folder, whoever names it)."""
+    folder = Path(tempfile.gettempdir()) / "optimodel-locks"
+    if not folder.is_dir():
+        folder.mkdir(exist_ok=True)
+        # Shared like the temporary folder itself: every user's runs lock here, none removes another's.
+        os.chmod(folder, 0o1777)
+    return folder / f"{hashlib.sha256(str(target).encode()).hexdigest()[:32]}.lock"
+
+
+def _lock(shown: str, target: Path) -> None:
+    """Hold ``target`` for this run (contract section 14): a second run into the same folder at
+    the same time is refused before it does any work, so only one run ever reports writing it.
+    The lock is the kernel's (flock), so a run that dies for any reason frees it."""
+    try:
+        import fcntl
+    except ImportError:  # Not POSIX: no locking, as before.
+        return
+    if target in _HELD:
+        return
+    try:
+        path = _lock_path(target)
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as error:
+        # A temporary folder that cannot be written must not stop the run: it goes on unlocked.
+        log.debug("cannot lock %s (%s); writing it unlocked", target, error)
+        return
+    while True:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(descriptor)
+            raise _refuse(shown, "is in use by another optimodel run; wait for it to finish or choose another --out") from None
+        # The run that held the lock removes its file as it lets go: the lock taken must be on the
+        # file now at the path, or a third run could take another one beside it.
+        try:
+            if os.stat(path).st_ino == os.fstat(descriptor).st_ino:
+                _HELD[target] = (descriptor, path)
+                return
+        except FileNotFoundError:
+            pass
+        os.close(descriptor)
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+
+
+def unlock(target: Path) -> None:
+    """Let go of ``target`` (once its folder is written, or the run has failed)."""
+    held = _HELD.pop(target, None)
+    if held is not None:
+        descriptor, path = held
+        # Removed while still locked, so no other run can lock this file after it is gone.
+        path.unlink(missing_ok=True)
+        os.close(descriptor)
+
+
+def unlock_all() -> None:
+    """Let go of every folder this process holds (a command that failed before writing)."""
+    for target in list(_HELD):
+        unlock(target)
 
 
 def _unique_sibling(target: Path, label: str) -> Path:
@@ -238,7 +312,24 @@ def write_folder(plan: FolderPlan, scenario: str, fill: Callable[[Path], None]) 
         shutil.rmtree(staging, ignore_errors=True)
         _remove_empty(created)
         raise
+    finally:
+        unlock(plan.target)
     return plan.target
+
+
+def sibling_plan(plan: FolderPlan, label: str) -> FolderPlan:
+    """A plan for a new folder beside ``plan``'s target, ``<name>-<label>`` (then ``-2``, ``-3``
+    ... while one exists), for what must not replace the target (an interrupted run's draws)."""
+    number = 1
+    while True:
+        suffix = label if number == 1 else f"{label}-{number}"
+        target = plan.target.parent / f"{plan.target.name}-{suffix}"
+        if not os.path.lexists(target):
+            checked = plan_folder(target, plan.kind)
+            # The run goes to the new folder: the target it was planned for is left alone, and free.
+            unlock(plan.target)
+            return FolderPlan(str(Path(plan.shown).parent / target.name), checked.target, plan.kind)
+        number += 1
 
 
 def _swap_into_place(staging: Path, target: Path) -> None:
