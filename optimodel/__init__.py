@@ -4,14 +4,30 @@
     >>> scenario = optimodel.load_scenario("scenarios/expansion.toml")
     >>> result = optimodel.solve(scenario)
     >>> result.prices          # market, year, price, price_low, price_high
+
+The names below are imported when first used: ``import optimodel`` (and so the ``optimodel``
+command) starts without loading Pyomo, pandas and HiGHS, so that ``--version``, a usage error or a
+Ctrl-C in the first half second answer at once and in one line.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-from .api import solve  # noqa: E402
-from .errors import InfeasibleError, InputError, OptimodelError, SolverError  # noqa: E402
-from .results import Result  # noqa: E402
-from .scenario import Scenario, load_scenario  # noqa: E402
+_EXPORTS = {
+    "InfeasibleError": ".errors",
+    "InputError": ".errors",
+    "OptimodelError": ".errors",
+    "SolverError": ".errors",
+    "Result": ".results",
+    "Scenario": ".scenario",
+    "load_scenario": ".scenario",
+    "solve": ".api",
+}
+"""Public name -> the module that defines it."""
 
 __all__ = [
     "InfeasibleError",
@@ -24,3 +40,19 @@ __all__ = [
     "load_scenario",
     "solve",
 ]
+
+if TYPE_CHECKING:
+    from .api import solve
+    from .errors import InfeasibleError, InputError, OptimodelError, SolverError
+    from .results import Result
+    from .scenario import Scenario, load_scenario
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name's module on first use (PEP 562)."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'optimodel' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyomo.core as pyo
+from pyomo.core.expr.numeric_expr import LinearExpression
 
 from ..data import ModelData
 from ..scenario import Scenario
@@ -50,7 +51,10 @@ def add_abatement(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario)
     baseline_scaled = limits["baseline_scaled"].tolist()
 
     def baseline_limit_rule(model, limit):
-        return pyo.quicksum((abatement[step] for step in limit_members[(limit,)].tolist()), linear=True) <= baseline_scaled[limit]
+        members = [abatement[step] for step in limit_members[(limit,)].tolist()]
+        # A LinearExpression made directly: quicksum(linear=True) is deprecated in Pyomo 6.9 and
+        # says so on stderr, and the compiler reads this form as it is.
+        return LinearExpression(constant=0.0, linear_coefs=[1.0] * len(members), linear_vars=members) <= baseline_scaled[limit]
 
     model.baseline_limit = pyo.Constraint(model.baseline_limits, rule=baseline_limit_rule)
 
