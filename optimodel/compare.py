@@ -3,6 +3,7 @@ costs, with differences against the first run."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -11,6 +12,7 @@ from .errors import InputError
 
 PRICE_METRICS = ["price", "price_low", "price_high"]
 SECTOR_METRICS = ["abatement_tco2e", "emissions_tco2e", "abatement_cost"]
+DEFAULT_CURRENCY = "CNY"
 COMPARISON_KEY = ["table", "entity", "year", "metric"]
 """The first columns of a comparison table (how ``compare --out`` knows a file it wrote)."""
 
@@ -39,10 +41,34 @@ def _read(folder: Path, name: str) -> pd.DataFrame:
         raise InputError(f"cannot read ({error})", file=str(folder / name)) from None
 
 
+def currency_of(folder: Path) -> str:
+    """The currency a run's money is in (summary.json), CNY when it does not say."""
+    try:
+        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return DEFAULT_CURRENCY
+    currency = summary.get("currency") if isinstance(summary, dict) else None
+    return currency if isinstance(currency, str) and currency else DEFAULT_CURRENCY
+
+
+def units(currency: str) -> dict[str, str]:
+    """metric -> its unit: prices per tCO2e in money of each year, quantities in tCO2e, costs in money of each year."""
+    return {
+        **{metric: f"{currency}/tCO2e" for metric in PRICE_METRICS},
+        "abatement_tco2e": "tCO2e",
+        "emissions_tco2e": "tCO2e",
+        "abatement_cost": currency,
+    }
+
+
 def compare_runs(paths: list[Path]) -> pd.DataFrame:
-    """Long-to-wide: one row per (table, entity, year, metric), one column per run, then
-    ``<run> - <first>`` differences."""
+    """Long-to-wide: one row per (table, entity, year, metric) with its unit, one column per run,
+    then ``<run> - <first>`` differences. Runs in different currencies are not comparable."""
     runs = run_folders(paths)
+    currencies = {run: currency_of(folder) for run, folder in runs.items()}
+    if len(set(currencies.values())) > 1:
+        listed = ", ".join(f"{run} in {currency}" for run, currency in currencies.items())
+        raise InputError(f"the runs are in different currencies ({listed}); compare runs of one currency")
     frames = []
     for run, folder in runs.items():
         prices = _read(folder, "prices.csv").melt(["market", "year"], [m for m in PRICE_METRICS], var_name="metric")
@@ -66,10 +92,15 @@ def compare_runs(paths: list[Path]) -> pd.DataFrame:
     for run in order[1:]:
         wide[f"{run} - {first}"] = wide[run] - wide[first]
     wide.columns.name = None
-    return wide.reset_index()
+    wide = wide.reset_index()
+    wide.insert(len(COMPARISON_KEY), "unit", wide["metric"].map(units(currencies[first])))
+    return wide
 
 
 def format_prices(table: pd.DataFrame) -> str:
     """The price rows as a compact terminal table."""
-    prices = table[(table["table"] == "prices") & (table["metric"] == "price")].drop(columns=["table", "metric"])
-    return prices.rename(columns={"entity": "market"}).to_string(index=False, float_format=lambda value: f"{value:,.2f}")
+    prices = table[(table["table"] == "prices") & (table["metric"] == "price")]
+    unit = prices["unit"].iloc[0] if len(prices) else ""
+    shown = prices.drop(columns=["table", "metric", "unit"]).rename(columns={"entity": "market"})
+    text = shown.to_string(index=False, float_format=lambda value: f"{value:,.2f}")
+    return f"{text}\nprices in {unit}, money of each year" if unit else text

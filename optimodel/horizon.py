@@ -270,6 +270,34 @@ def study(scenario: Scenario, variants: list[Variant]) -> HorizonStudy:
     return HorizonStudy(pd.concat(frames, ignore_index=True)[HORIZON_COLUMNS], warnings, summaries)
 
 
+def lookahead_caps(scenario: Scenario, end_year: int) -> str:
+    """How the caps of the look-ahead years up to ``end_year`` are made, in one sentence (empty
+    when ``end_year`` is not past the scenario's last year): a planner must know whether the
+    years the model looks into are held, declining or on a path (contract section 11)."""
+    last = scenario.years[-1]
+    if end_year <= last:
+        return ""
+    decline = scenario.horizon.lookahead_cap_decline
+    rules: dict[str, list[str]] = {}
+    for sector, policy in scenario.covered_sectors.items():
+        given = [year for year in range(last + 1, end_year + 1) if year in policy.cap_tco2e or year in policy.benchmark]
+        if policy.cap_path is not None:
+            path = policy.cap_path
+            rule = f"continue the cap_path ({path.decline:.1%}/yr from {path.from_year})"
+        else:
+            kind = "cap" if last in policy.cap_tco2e or policy.cap(last) is not None else "benchmark"
+            rule = (
+                f"decline {decline:.1%}/yr from the {last} {kind} (lookahead_cap_decline)"
+                if decline > 0
+                else f"are held at the {last} {kind} (lookahead_cap_decline = 0)"
+            )
+        if given:
+            rule += f", except the years given ({', '.join(str(year) for year in given)})"
+        rules.setdefault(rule, []).append(sector)
+    span = f"{last + 1}-{end_year}" if end_year > last + 1 else str(end_year)
+    return f"look-ahead years {span}: " + "; ".join(f"{', '.join(sectors)} caps {rule}" for rule, sectors in rules.items())
+
+
 def _first_price(result, market: str) -> float:
     prices = result.prices[result.prices["market"] == market]
     return float(prices.sort_values("year")["price"].iloc[0])
