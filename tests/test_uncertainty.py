@@ -172,9 +172,10 @@ def test_ctrl_c_keeps_the_finished_draws_and_says_so(tmp_path, monkeypatch, caps
     assert code == 1
     chunk = min(10, math.ceil(40 / 8))
     assert f"error: interrupted after {2 * chunk} of 40 draws; the finished draws are in" in capsys.readouterr().err
-    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    # An interrupted run never takes the folder asked for (contract section 14): it goes beside it.
+    summary = json.loads((tmp_path / "out-interrupted" / "summary.json").read_text())
     assert summary["complete"] is False and summary["draws_done"] == 2 * chunk
-    draws = pd.read_parquet(tmp_path / "out" / "draws.parquet")
+    draws = pd.read_parquet(tmp_path / "out-interrupted" / "draws.parquet")
     assert draws["draw"].tolist() == list(range(1, 2 * chunk + 1))
 
 
