@@ -8,7 +8,9 @@ of its points marked failed, so no point goes missing silently.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from typing import Any
 
 from .errors import InputError
 from .scenario import Scenario
@@ -33,6 +35,24 @@ def check_scheduler_address(scheduler: str) -> None:
         raise InputError(f"{scheduler!r} has no valid port (1-65535); {expected}", key="--scheduler")
 
 
+CONNECT_TIMEOUT_VARIABLE = "OPTIMODEL_DASK_CONNECT_TIMEOUT"
+"""Environment variable: seconds to wait for a Dask scheduler before --scheduler is an error."""
+DEFAULT_CONNECT_TIMEOUT_SECONDS = 20.0
+
+
+def connect_timeout() -> float:
+    """How long ``connect`` waits: ``OPTIMODEL_DASK_CONNECT_TIMEOUT`` seconds, default 20 (a
+    cluster starting up may take that long; a test of an unreachable address need not wait)."""
+    text = os.environ.get(CONNECT_TIMEOUT_VARIABLE, "")
+    try:
+        seconds = float(text) if text.strip() else DEFAULT_CONNECT_TIMEOUT_SECONDS
+    except ValueError:
+        raise InputError(f"must be a number of seconds, got {text!r}", key=CONNECT_TIMEOUT_VARIABLE) from None
+    if not 0 < seconds < float("inf"):
+        raise InputError(f"must be a number of seconds > 0, got {text!r}", key=CONNECT_TIMEOUT_VARIABLE)
+    return seconds
+
+
 def connect(scheduler: str):
     """A Dask client of the cluster at ``scheduler``; ``InputError`` (naming --scheduler) when Dask
     is not installed, the address is malformed or the scheduler cannot be reached."""
@@ -42,16 +62,23 @@ def connect(scheduler: str):
     except ImportError:
         raise InputError("--scheduler needs Dask: pip install 'optimodel[dask]'", key="--scheduler") from None
     try:
-        return Client(scheduler, timeout="20s")
+        return Client(scheduler, timeout=connect_timeout())
     except (OSError, TimeoutError, ValueError) as error:
         raise InputError(f"cannot reach the Dask scheduler at {scheduler} ({error})", key="--scheduler") from None
 
 
-def run_on_dask(scheduler: str, base: Scenario, chunks: list, chunk_runner: Callable, progress: Callable | None = None):
-    """Yield each point's result as its chunk finishes on the cluster at ``scheduler``."""
+def run_on_dask(
+    scheduler: str,
+    base: Scenario,
+    chunks: list,
+    chunk_runner: Callable,
+    failed: Callable[[Any, str], list],
+    progress: Callable | None = None,
+):
+    """Yield each point's result as its chunk finishes on the cluster at ``scheduler``; a chunk
+    whose task failed yields ``failed(chunk, reason)`` instead (its points, each marked failed:
+    the caller knows what a point's result is, this module does not)."""
     from distributed import as_completed
-
-    from .sweep import PointResult
 
     client = connect(scheduler)
     try:
@@ -61,10 +88,7 @@ def run_on_dask(scheduler: str, base: Scenario, chunks: list, chunk_runner: Call
             try:
                 entries = future.result()
             except Exception as error:  # noqa: BLE001 - KilledWorker and friends fail the chunk visibly
-                entries = [
-                    PointResult(p.run, p.values, "failed", f"cluster task failed: {type(error).__name__}: {error}")
-                    for p in futures[future]
-                ]
+                entries = failed(futures[future], f"cluster task failed: {type(error).__name__}: {error}")
             if progress:
                 progress(len(entries))
             yield from entries

@@ -347,7 +347,10 @@ def run_sweep(
     if scheduler:
         from .distributed import run_on_dask
 
-        for entry in run_on_dask(scheduler, base, _chunks(points, 2 * max(workers, 1) or 1), chunk_runner, progress):
+        def failed(chunk: list[Point], reason: str) -> list[PointResult]:
+            return [PointResult(point.run, point.values, "failed", reason) for point in chunk]
+
+        for entry in run_on_dask(scheduler, base, _chunks(points, 2 * max(workers, 1) or 1), chunk_runner, failed, progress):
             by_run[entry.run] = entry
     elif workers > 1:
         from concurrent.futures import ProcessPoolExecutor, as_completed

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 from statistics import NormalDist
 
+import numpy as np
 import pandas as pd
 import pytest
 from builders import one_sector_case, run_cli
@@ -139,9 +141,9 @@ def test_a_draw_does_not_depend_on_the_draws_solved_before_it(tmp_path):
 
 
 def test_a_draws_multipliers_do_not_depend_on_the_number_of_draws():
-    scenario_options = optimodel.scenario.UncertaintyOptions(
-        factors=[{"target": "cost", "distribution": "lognormal", "sigma": 0.3},
-                 {"target": "offsets", "distribution": "uniform", "low": 0.5, "high": 1.5}]
+    scenario_options = optimodel.scenario.UncertaintyOptions.model_validate(
+        {"factors": [{"target": "cost", "distribution": "lognormal", "sigma": 0.3},
+                     {"target": "offsets", "distribution": "uniform", "low": 0.5, "high": 1.5}]}
     )
     few, many = multipliers(scenario_options, 5, 11), multipliers(scenario_options, 50, 11)
     assert (few == many[:5]).all()
@@ -182,9 +184,9 @@ def test_ctrl_c_keeps_the_finished_draws_and_says_so(tmp_path, monkeypatch, caps
 def test_quantile_standard_error_from_order_statistics():
     # n = 100, p = 0.5: j, k = 50 -+ 1.96 x 5 = 40.2, 59.8 -> the 40th and 60th values; on 1..100
     # that is (60 - 40) / (2 x 1.96).
-    ordered = [float(value) for value in range(1, 101)]
+    ordered = np.arange(1.0, 101.0)
     assert quantile_standard_error(ordered, 0.5) == pytest.approx(20 / (2 * 1.959963984540054))
-    assert quantile_standard_error([7.0] * 100, 0.5) == 0.0
+    assert quantile_standard_error(np.full(100, 7.0), 0.5) == 0.0
 
 
 def test_rank_correlation_names_the_factor_that_moves_the_price(tmp_path):
@@ -274,9 +276,14 @@ def test_draws_run_in_a_process_that_has_already_solved(tmp_path):
 
 def test_an_unreachable_scheduler_is_an_input_error(tmp_path):
     path = case(tmp_path, [("F1", 60.0, 50.0)], 70.0, FACTORS_LOGNORMAL, draws=3)
-    completed = run_cli("uncertainty", str(path), "--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path / "out"))
+    # Nothing listens on port 9: a short wait (the default is 20 s) is enough to be refused.
+    completed = run_cli(
+        "uncertainty", str(path), "--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path / "out"),
+        env={**os.environ, "OPTIMODEL_DASK_CONNECT_TIMEOUT": "2"},
+    )
     assert completed.returncode == 2
     assert completed.stderr.startswith("error: ") and "--scheduler" in completed.stderr
+    assert "after 2 s" in completed.stderr or "Connection refused" in completed.stderr
     assert not (tmp_path / "out").exists()
 
 
