@@ -28,7 +28,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from .version import __version__
 
     parser = _Parser(prog="optimodel", description="China ETS abatement and allowance prices (Pyomo + HiGHS).")
     parser.add_argument("--version", action="version", version=f"optimodel {__version__}")

@@ -433,13 +433,28 @@ class ModelData:
     input_hashes: dict[str, str] = field(default_factory=dict)
     """SHA-256 of every input file."""
     families: dict[str, Any] = field(default_factory=dict)
-    """Family name -> the data its ``PolicyFamily.prepare`` made from the scenario (scaled)."""
+    """Family name -> the data its ``PolicyFamily.prepare`` made from the scenario (scaled), made
+    on first use by ``model.registry.family_data``; the inputs never name a family."""
     reported_years: tuple[int, ...] = ()
     """The scenario's years: ``years`` less the look-ahead years, which are solved, not reported."""
 
     def discount_by_year(self) -> dict[int, float]:
         """year -> its discount weight (``discount`` keyed by year instead of position)."""
         return dict(zip(self.years, self.discount.tolist()))
+
+    def sector_year_table(self, column: str, missing: float = np.nan) -> np.ndarray:
+        """A column of ``sector_years`` as a sectors x years array (``missing`` where absent)."""
+        table = np.full((len(self.sectors), len(self.years)), missing)
+        sector_years = self.sector_years
+        table[sector_years["sector"].to_numpy(), sector_years["year"].to_numpy()] = sector_years[column].to_numpy()
+        return table
+
+    def activity_benchmark(self) -> np.ndarray:
+        """The benchmark (tCO2e per unit of output) of each row of ``activity`` (the firm-years
+        whose sector allocates by benchmark)."""
+        table = self.sector_year_table("benchmark")
+        firm_sector = self.firms["sector"].to_numpy()
+        return table[firm_sector[self.activity["firm"].to_numpy()], self.activity["year"].to_numpy()]
 
 
 def file_sha256(path: Path) -> str:
@@ -556,13 +571,7 @@ def load_data(scenario: Scenario, max_memory: int | None = None, progress=None) 
         input_hashes=hashes,
         reported_years=tuple(scenario.years),
     )
-    return dataclasses.replace(data, families=_family_data(scenario, data))
-
-
-def _family_data(scenario: Scenario, data: ModelData) -> dict[str, Any]:
-    from .model.build import FAMILIES
-
-    return {family.name: family.prepare(scenario, data) for family in FAMILIES if family.prepare is not None}
+    return data
 
 
 def derive_from_scenario(scenario: Scenario, data: ModelData) -> ModelData:
@@ -574,8 +583,10 @@ def derive_from_scenario(scenario: Scenario, data: ModelData) -> ModelData:
         data,
         sector_years=_sector_years(scenario, sectors, markets, scenario.market_of_sector(), data.scaling),
         offset_steps=_offset_steps(scenario, markets, data.years, data.scaling),
+        # The families' data are made again, from this scenario, when first asked for.
+        families={},
     )
-    return dataclasses.replace(derived, families=_family_data(scenario, derived))
+    return derived
 
 
 def _scaling(baseline_tco2e: np.ndarray, market: np.ndarray, year: np.ndarray) -> Scaling:

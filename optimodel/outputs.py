@@ -280,7 +280,7 @@ def _remove_empty(folders: list[Path]) -> None:
 
 def marker_content(kind: FolderKind, scenario: str, files: list[str]) -> dict:
     """The marker's JSON: who wrote the folder, when, and what it holds."""
-    from . import __version__
+    from .version import __version__
 
     return {
         "optimodel_version": __version__,

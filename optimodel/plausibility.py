@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 
 from .errors import readable_tco2e
-from .model.allocation import activity_benchmark, sector_year_table
 
 log = logging.getLogger("optimodel.warnings")
 
@@ -276,8 +275,8 @@ def sector_totals(data) -> SectorTotals:
         (data.firms["sector"].to_numpy()[firm], data.firm_baselines["year"].to_numpy()),
         data.scaling.from_model(data.firm_baselines["baseline_scaled"].to_numpy()),
     )
-    allowances = data.scaling.from_model(np.nan_to_num(sector_year_table(data, "cap_scaled")))
-    benchmarked = ~np.isnan(sector_year_table(data, "benchmark"))
+    allowances = data.scaling.from_model(np.nan_to_num(data.sector_year_table("cap_scaled")))
+    benchmarked = ~np.isnan(data.sector_year_table("benchmark"))
     for (sector_position, year_position), value in _benchmark_allocation(data).items():
         allowances[sector_position, year_position] = value
     return SectorTotals(baseline, allowances, benchmarked)
@@ -387,7 +386,7 @@ def _benchmark_allocation(data) -> dict[tuple[int, int], float]:
         return {}
     firm_sector = data.firms["sector"].to_numpy()[data.activity["firm"].to_numpy()]
     years = data.activity["year"].to_numpy()
-    allocation = pd.Series(activity_benchmark(data) * data.activity["output"].to_numpy()).groupby([firm_sector, years]).sum()
+    allocation = pd.Series(data.activity_benchmark() * data.activity["output"].to_numpy()).groupby([firm_sector, years]).sum()
     return {(int(sector), int(year)): float(value) for (sector, year), value in allocation.items()}
 
 

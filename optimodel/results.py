@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .data import ModelData
-from .model.allocation import firm_allocation, sector_year_table
+from .model.allocation import firm_allocation
 from .model.build import FAMILIES
 from .model.registry import SolvedModel
 from .outputs import FolderKind, FolderPlan, plan_folder, write_folder
@@ -193,7 +193,7 @@ def _firm_table(data: ModelData, step_abatement: np.ndarray, step_cost: np.ndarr
     emissions = baseline - abatement
     lost_output = _firm_year_sum(data, step_abatement * data.steps["output_loss_per_tco2e"].to_numpy())
     issued = firm_allocation(data, lost_output)
-    share = sector_year_table(data, "auction_share", missing=0.0)
+    share = data.sector_year_table("auction_share", missing=0.0)
     # Auctioned allowances are bought at the market price: the firm's free allocation is the rest.
     auctioned = issued * share[data.firms["sector"].to_numpy()[firm_index], year_index]
     allocation = issued - auctioned

@@ -21,6 +21,9 @@ from .errors import InputError
 from .gwp import GwpSet, normalise_gas
 
 DEFAULT_MARKET = "national"
+FAMILY_SECTIONS: dict[str, tuple[str, type[BaseModel]]] = {}
+"""Family name -> (its top-level table's key, its closed pydantic model), for families registered
+with a table of their own (``model.registry.Registry.register`` fills it)."""
 MAX_SCENARIO_QUANTITY = 1.0e13
 """Largest cap or offset quantity (tCO2e) accepted: beyond it a value is a typo."""
 MAX_PRICE = 1.0e9
@@ -627,17 +630,14 @@ def scenario_error(exc: ValidationError, file: str, prefix: str = "") -> InputEr
 def validate_scenario(raw: dict[str, Any], file: str) -> Scenario:
     """Validate a scenario dict: each registered family's own section with that family's model,
     the rest with ``Scenario`` (unknown keys rejected in both). Raises ``InputError``."""
-    from .model.build import FAMILIES
-
     rest = dict(raw)
     sections: dict[str, BaseModel] = {}
-    for family in FAMILIES.sections():
-        assert family.section is not None
-        if family.section.key in rest:
+    for name, (key, section_model) in FAMILY_SECTIONS.items():
+        if key in rest:
             try:
-                sections[family.name] = family.section.model.model_validate(rest.pop(family.section.key))
+                sections[name] = section_model.model_validate(rest.pop(key))
             except ValidationError as exc:
-                raise scenario_error(exc, file, prefix=family.section.key) from None
+                raise scenario_error(exc, file, prefix=key) from None
     try:
         scenario = Scenario.model_validate(rest)
     except ValidationError as exc:

@@ -31,7 +31,7 @@ from pyomo.common.gc_manager import PauseGC
 
 from .compiler import CscMatrix, standard_form
 from .data import ModelData
-from .errors import SolverError
+from .errors import InfeasibleError, SolverError
 from .scenario import Scenario, SolverMethod
 from .tolerances import PROBE_FLOOR_FACTOR, SOLVER_FEASIBILITY
 
@@ -84,8 +84,6 @@ def compile_model(model: pyo.ConcreteModel) -> CompiledLp:
 
 
 def _compile(model: pyo.ConcreteModel) -> CompiledLp:
-    from .model.registry import FAMILIES
-
     try:
         info = standard_form(model)
     except InfeasibleConstraintException as exc:
@@ -109,22 +107,20 @@ def _compile(model: pyo.ConcreteModel) -> CompiledLp:
         row_upper=row_upper,
         matrix=info.A,
     )
-    for name in FAMILIES.variables():
-        component = model.component(name)
-        if component is not None:
-            found = column_of(list(component.values()))
-            compiled.columns[name] = {
-                index: position for index, position in zip(component.keys(), found.tolist()) if position >= 0
-            }
-    for name in FAMILIES.rows():
-        component = model.component(name)
-        if component is not None:
-            compiled.rows[name] = {index: row_of[id(row)] for index, row in component.items() if id(row) in row_of}
-            compiled.constant_rows[name] = {
-                index: float(pyo.value(row.upper) - pyo.value(row.body))
-                for index, row in component.items()
-                if id(row) not in row_of and row.active and row.upper is not None
-            }
+    # Every variable and row component is mapped by its name, whichever family declared it.
+    for component in model.component_objects(pyo.Var, descend_into=True):
+        found = column_of(list(component.values()))
+        compiled.columns[component.local_name] = {
+            index: position for index, position in zip(component.keys(), found.tolist()) if position >= 0
+        }
+    for component in model.component_objects(pyo.Constraint, descend_into=True):
+        name = component.local_name
+        compiled.rows[name] = {index: row_of[id(row)] for index, row in component.items() if id(row) in row_of}
+        compiled.constant_rows[name] = {
+            index: float(pyo.value(row.upper) - pyo.value(row.body))
+            for index, row in component.items()
+            if id(row) not in row_of and row.active and row.upper is not None
+        }
     # The lists the compiler read are not needed again (a second compile, for the diagnosis, reads
     # the expressions themselves): holding them would only add to peak memory.
     model.terms.recorded.clear()
@@ -553,11 +549,46 @@ def solve_elastic(compiled: CompiledLp, scenario: Scenario) -> dict:
         highs.addCol(1.0, 0.0, INFINITY, 1, np.array([rows[key]], dtype=np.int32), np.array([-1.0]))
     run_highs(highs)
     status = highs.getModelStatus()
+    if status == highspy.HighsModelStatus.kInfeasible:
+        # No number of allowances helps: a row of another family cannot be met.
+        raise InfeasibleError([], detail=unmet_rows(compiled, scenario))
     if status != highspy.HighsModelStatus.kOptimal:
         # Never "no market-year is short": the diagnosis itself did not finish.
         raise SolverError(f"the scenario is infeasible, and the shortfall diagnosis ended {highs.modelStatusToString(status)}")
     values = highs.getSolution().col_value[n_cols:]
     return {key: value for key, value in zip(keys, values) if value > SOLVER_FEASIBILITY * max(1.0, abs(compiled.row_upper[rows[key]]))}
+
+
+SHOWN_ROWS = 3
+"""How many unmet rows an infeasibility names before it says "and N more"."""
+
+
+def unmet_rows(compiled: CompiledLp, scenario: Scenario) -> str:
+    """The rows that cannot be met even with unlimited allowances, named by component and index
+    (``reserve_stock_limit['national']``): every row may be violated at unit cost, and the rows
+    the least total violation needs are the ones at fault."""
+    highs = _new_highs(compiled, scenario)
+    highs.setOptionValue("solver", "simplex")
+    n_rows, n_cols = compiled.shape
+    highs.changeColsCost(n_cols, np.arange(n_cols, dtype=np.int32), np.zeros(n_cols))
+    # Two elastic columns a row: one lets it go above its upper bound, one below its lower.
+    for row in range(n_rows):
+        for sign in (-1.0, 1.0):
+            highs.addCol(1.0, 0.0, INFINITY, 1, np.array([row], dtype=np.int32), np.array([sign]))
+    run_highs(highs)
+    if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return "the rows at fault could not be found"
+    violation = np.asarray(highs.getSolution().col_value[n_cols:]).reshape(n_rows, 2).sum(axis=1)
+    names = {position: (name, index) for name, positions in compiled.rows.items() for index, position in positions.items()}
+    # Each row's violation is judged against the size of its own finite bound.
+    finite = np.where(np.isfinite(compiled.row_upper), np.abs(compiled.row_upper), 0.0)
+    bound = np.maximum(finite, np.where(np.isfinite(compiled.row_lower), np.abs(compiled.row_lower), 0.0))
+    unmet = [
+        f"{names[row][0]}[{names[row][1]!r}] by {violation[row]:.6g}" if row in names else f"row {row} by {violation[row]:.6g}"
+        for row in np.flatnonzero(violation > SOLVER_FEASIBILITY * np.maximum(1.0, bound))
+    ]
+    more = f" and {len(unmet) - SHOWN_ROWS} more" if len(unmet) > SHOWN_ROWS else ""
+    return "cannot be met: " + ", ".join(unmet[:SHOWN_ROWS]) + more + " (model units)" if unmet else "the rows at fault could not be found"
 
 
 def prices_from_duals(

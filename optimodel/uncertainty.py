@@ -175,10 +175,10 @@ class DrawSession:
         """The draws.parquet rows of one draw: one per market and reported year."""
         from .certificate import certify_lp
         from .errors import InfeasibleError
-        from .horizon import limited, roll
         from .model.build import FAMILIES
         from .model.registry import DrawMove, SolvedModel
         from .results import objective_money
+        from .rolling import limited, roll
         from .solver import Infeasible, SolverError, prices_from_duals
 
         data, compiled, solver = self.data, self.compiled, self.solver
@@ -353,6 +353,21 @@ def requested(scenario: Scenario, draws: int | None = None, seed: int | None = N
     return options, count, chosen_seed
 
 
+def refuse_families_without_draw_moves() -> None:
+    """``InputError`` (exit 2) naming every registered family that can neither move its numbers
+    for a draw (``draw_move``) nor says that none of them depends on a draw (``draw_neutral``):
+    its draws would silently keep the base numbers, so none is solved."""
+    from .model.build import FAMILIES
+
+    missing = [family.name for family in FAMILIES if family.draw_move is None and not family.draw_neutral]
+    if missing:
+        raise InputError(
+            f"the policy famil{'ies' if len(missing) > 1 else 'y'} {', '.join(missing)} cannot follow a draw (no draw_move): "
+            "its numbers would keep their base values, so no draw is solved",
+            key="uncertainty",
+        )
+
+
 def run_uncertainty(
     scenario: Scenario,
     *,
@@ -367,6 +382,7 @@ def run_uncertainty(
     draws each finished chunk held. Ctrl-C keeps the finished draws: the result is then marked
     incomplete, and the caller says so."""
     options, count, chosen_seed = requested(scenario, draws, seed)
+    refuse_families_without_draw_moves()
     values = multipliers(options, count, chosen_seed)
     size = chunk_size or max(1, min(MAX_CHUNK_DRAWS, math.ceil(count / (max(workers, 1) * 8))))
     numbers = list(range(1, count + 1))
@@ -522,8 +538,8 @@ def price_sensitivity(table: pd.DataFrame, options: UncertaintyOptions) -> pd.Da
 
 def summarise(result: UncertaintyResult) -> None:
     """Quantiles, sensitivity and summary.json; the infeasible draws as a warning."""
-    from . import __version__
     from .plausibility import InputWarning, WarningCode, emit
+    from .version import __version__
 
     options = result.scenario.uncertainty or UncertaintyOptions()
     result.quantiles = price_quantiles(result.draws, result.scenario)

@@ -63,7 +63,7 @@ def issued_constants(data: ModelData) -> dict[tuple[str, int], float]:
     activity = data.activity
     if activity.empty:
         return issued
-    allocated = data.scaling.to_model(activity_benchmark(data) * activity["output"].to_numpy())
+    allocated = data.scaling.to_model(data.activity_benchmark() * activity["output"].to_numpy())
     firm_market = data.firms["market"].to_numpy()
     markets, years = firm_market[activity["firm"].to_numpy()].tolist(), activity["year"].tolist()
     # Added one firm-year at a time, in activity order, so that the sums are those of every run.
@@ -81,7 +81,7 @@ def firm_allocation(data: ModelData, lost_output: np.ndarray) -> np.ndarray:
     year_index = np.tile(np.arange(n_years), n_firms)
     firm_sector = data.firms["sector"].to_numpy()[firm_index]
     baseline = data.scaling.from_model(data.firm_baselines["baseline_scaled"].to_numpy())
-    cap = data.scaling.from_model(sector_year_table(data, "cap_scaled"))
+    cap = data.scaling.from_model(data.sector_year_table("cap_scaled"))
     sector_baseline = pd.Series(baseline).groupby([firm_sector, year_index]).transform("sum").to_numpy()
     sector_count = pd.Series(baseline).groupby([firm_sector, year_index]).transform("size").to_numpy()
     share = np.where(sector_baseline > 0, baseline / np.where(sector_baseline > 0, sector_baseline, 1.0), 1.0 / sector_count)
@@ -90,7 +90,7 @@ def firm_allocation(data: ModelData, lost_output: np.ndarray) -> np.ndarray:
     activity = data.activity
     if not activity.empty:
         position = activity["firm"].to_numpy() * n_years + activity["year"].to_numpy()
-        allocation[position] = activity_benchmark(data) * (activity["output"].to_numpy() - lost_output[position])
+        allocation[position] = data.activity_benchmark() * (activity["output"].to_numpy() - lost_output[position])
     return allocation
 
 
@@ -114,26 +114,10 @@ def _warm_move(move: WarmMove) -> None:
     move.shift_ledger("issued", {key: point[key] - base[key] for key in base})
 
 
-def sector_year_table(data: ModelData, column: str, missing: float = np.nan) -> np.ndarray:
-    """A column of ``data.sector_years`` as a sectors x years array (``missing`` where absent)."""
-    table = np.full((len(data.sectors), len(data.years)), missing)
-    sector_years = data.sector_years
-    table[sector_years["sector"].to_numpy(), sector_years["year"].to_numpy()] = sector_years[column].to_numpy()
-    return table
-
-
-def activity_benchmark(data: ModelData) -> np.ndarray:
-    """The benchmark (tCO2e per unit of output) of each row of ``data.activity`` (the firm-years
-    whose sector allocates by benchmark)."""
-    table = sector_year_table(data, "benchmark")
-    firm_sector = data.firms["sector"].to_numpy()
-    return table[firm_sector[data.activity["firm"].to_numpy()], data.activity["year"].to_numpy()]
-
-
 def benchmark_by_firm_year(data: ModelData) -> dict[tuple[int, int], float]:
     """Benchmark (tCO2e per unit of output) of each firm-year whose sector allocates by benchmark."""
     activity = data.activity
-    return dict(zip(zip(activity["firm"].tolist(), activity["year"].tolist()), activity_benchmark(data).tolist()))
+    return dict(zip(zip(activity["firm"].tolist(), activity["year"].tolist()), data.activity_benchmark().tolist()))
 
 FAMILY = PolicyFamily(
     name="allocation",
@@ -142,4 +126,6 @@ FAMILY = PolicyFamily(
     diagnosis=_diagnosis,
     warm_mask=_warm_mask,
     warm_move=_warm_move,
+    # None of its numbers is one a Monte Carlo draw scales (costs, baselines, offset quantities).
+    draw_neutral=True,
 )

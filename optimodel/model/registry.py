@@ -23,6 +23,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
+from ..scenario import FAMILY_SECTIONS
+
 if TYPE_CHECKING:
     import pyomo.core as pyo
 
@@ -211,12 +213,25 @@ class PolicyFamily:
     know about how the rule behaved."""
     draw_move: Callable[[DrawMove], None] | None = None
     """Scales its numbers of the built LP for one Monte Carlo draw (costs, baselines, offsets)."""
+    draw_neutral: bool = False
+    """True when none of its numbers depends on what a Monte Carlo draw scales (option costs,
+    baselines, offset quantities), so it needs no ``draw_move``. A family with neither refuses
+    ``optimodel uncertainty`` (exit 2, naming it) rather than give draws with its base numbers."""
     window_decided: tuple[str, ...] = ()
     """Variables indexed (market, year, ...) that carry a state across years (a reserve's flows):
     a rolling horizon fixes year t's once year t's window is solved, and keeps them at 0 beyond
-    each window (``horizon.roll``)."""
+    each window (``rolling.roll``)."""
     closing: bool = False
     """Built after every policy family (it reads the finished ledger)."""
+
+
+def family_data(family: PolicyFamily, scenario: Scenario, data: ModelData) -> Any:
+    """``family.prepare(scenario, data)``, made on first use and kept in ``data.families`` (data
+    made again for another scenario start with none). Asked for by the family's own hooks, so
+    that the inputs never need to know which families exist."""
+    if family.name not in data.families:
+        data.families[family.name] = family.prepare(scenario, data) if family.prepare is not None else None
+    return data.families[family.name]
 
 
 class Registry:
@@ -233,11 +248,16 @@ class Registry:
         if section is not None and any(known.section and known.section.key == section.key for known in self._families):
             raise ValueError(f"the scenario section [{section.key}] already belongs to another family")
         self._families.append(family)
+        if section is not None:
+            # The scenario validates a registered family's own table: it is told here, so that it
+            # never imports the families (the inputs sit below the model).
+            FAMILY_SECTIONS[family.name] = (section.key, section.model)
         return family
 
     def unregister(self, name: str) -> None:
         """Remove a family (for tests that register one of their own)."""
         self._families = [family for family in self._families if family.name != name]
+        FAMILY_SECTIONS.pop(name, None)
 
     def __iter__(self) -> Iterator[PolicyFamily]:
         """Families in build order: policy families as registered, then the closing ones."""

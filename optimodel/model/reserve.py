@@ -20,7 +20,7 @@ import pyomo.core as pyo
 
 from ..data import ModelData
 from ..scenario import Scenario
-from .registry import DiagnosisBounds, PolicyFamily, SolvedModel, WarmMove
+from .registry import DiagnosisBounds, PolicyFamily, SolvedModel, WarmMove, family_data
 
 if TYPE_CHECKING:
     from ..plausibility import InputWarning
@@ -105,7 +105,7 @@ def add_reserve(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario) -
     | :math:`S_m` | ``reserve_stock_limit`` right-hand side | markets.M.reserve.stock_tco2e | scaled tCO2e |
     | :math:`I_{m,t}` | ledger ``terms.issued`` | see ``add_allocation`` | scaled tCO2e |
     """
-    reserve: ReserveData | None = data.families.get("reserve")
+    reserve: ReserveData | None = family_data(FAMILY, scenario, data)
     if reserve is None or reserve.tiers.empty:
         return
     tiers = reserve.tiers
@@ -172,7 +172,7 @@ def _flows(solved: SolvedModel, component: str) -> np.ndarray:
 
 
 def _market_values(solved: SolvedModel) -> dict[str, np.ndarray]:
-    reserve: ReserveData | None = solved.data.families.get("reserve")
+    reserve: ReserveData | None = family_data(FAMILY, solved.scenario, solved.data)
     released = _flows(solved, "reserve_release")
     intake = _flows(solved, "reserve_intake")
     revenue: dict[tuple[str, int], float] = {}
@@ -203,7 +203,7 @@ def _reported_supply(markets: pd.DataFrame) -> pd.Series:
 
 def _reported_cost(solved: SolvedModel, result) -> float:
     """Releases cost their trigger; intake earns its trigger (the LP's valuation of withholding)."""
-    reserve: ReserveData | None = solved.data.families.get("reserve")
+    reserve: ReserveData | None = family_data(FAMILY, solved.scenario, solved.data)
     if reserve is None or reserve.tiers.empty:
         return 0.0
     money = 0.0
@@ -216,7 +216,7 @@ def _reported_cost(solved: SolvedModel, result) -> float:
 
 def _diagnosis(data: ModelData, scenario: Scenario, bounds: DiagnosisBounds) -> None:
     """A year can draw at most its release tiers, and at most the stock plus every intake so far."""
-    reserve: ReserveData | None = data.families.get("reserve")
+    reserve: ReserveData | None = family_data(FAMILY, scenario, data)
     if reserve is None or reserve.tiers.empty:
         return
     # Each market-year's total release and intake capacity, summed once (not filtered per year).
@@ -240,7 +240,7 @@ def _warm_mask(dump: dict) -> None:
 
 
 def _warm_move(move: WarmMove) -> None:
-    reserve: ReserveData | None = move.point_data.families.get("reserve")
+    reserve: ReserveData | None = family_data(FAMILY, move.point, move.point_data)
     if reserve is None or reserve.tiers.empty:
         return
     discount = move.point_data.discount_by_year()
@@ -263,7 +263,7 @@ def _result_warnings(solved: SolvedModel, result) -> list[InputWarning]:
     # Imported here: plausibility reads the model package, which registers this family.
     from ..plausibility import InputWarning, WarningCode
 
-    reserve: ReserveData | None = solved.data.families.get("reserve")
+    reserve: ReserveData | None = family_data(FAMILY, solved.scenario, solved.data)
     if reserve is None or reserve.tiers.empty:
         return []
     trigger = reserve.triggers(INTAKE)
@@ -303,4 +303,6 @@ FAMILY = PolicyFamily(
     warm_move=_warm_move,
     result_warnings=_result_warnings,
     window_decided=("reserve_release", "reserve_intake"),
+    # None of its numbers is one a Monte Carlo draw scales (costs, baselines, offset quantities).
+    draw_neutral=True,
 )
