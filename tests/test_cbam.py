@@ -14,7 +14,9 @@ def cbam_case(examples, tmp_path, deduction: str):
         "[cbam]\neu_price_eur = 100.0\neur_cny = 1.0\nfree_allocation = { 2025 = 0.5, 2026 = 0.0 }\n"
         f'export_share = {{ steel = 0.5 }}\ndeduction = "{deduction}"\n'
     )
-    return optimodel.solve(optimodel.load_scenario(path)).cbam.set_index(["sector", "year"])
+    cbam = optimodel.solve(optimodel.load_scenario(path)).cbam
+    assert cbam is not None
+    return cbam.set_index(["sector", "year"])
 
 
 def test_full_deduction(examples, tmp_path):

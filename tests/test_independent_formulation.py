@@ -24,7 +24,9 @@ SECTOR_MARKET = {"a": "m1", "b": "m1", "c": "m2"}
 @st.composite
 def instances(draw):
     years = [2025, 2026, 2027][: draw(st.sampled_from([1, 2, 3, 3]))]
-    firms, emissions, options = [], [], []
+    firms: list[dict] = []
+    emissions: list[dict] = []
+    options: list[dict] = []
     for index in range(draw(st.integers(2, 5))):
         firm, sector = f"F{index}", draw(st.sampled_from(sorted(SECTOR_MARKET)))
         firms.append({"firm_id": firm, "sector": sector})
@@ -39,16 +41,17 @@ def instances(draw):
             options.append({"firm_id": firm, "option": f"o{number}", "gas": gas, "potential_t": potential, "cost_per_t": cost})
     sectors = sorted({row["sector"] for row in firms})
     caps = {}
+    sector_of = {row["firm_id"]: row["sector"] for row in firms}
     for sector in sectors:
         base = sum(
             row["baseline_t"] * GWP[row["gas"]]
             for row in emissions
-            if row["year"] == years[0] and next(f for f in firms if f["firm_id"] == row["firm_id"])["sector"] == sector
+            if row["year"] == years[0] and sector_of[row["firm_id"]] == sector
         )
         caps[sector] = {str(year): float(round(base * draw(st.floats(0.75, 1.05)), 3)) for year in years}
     banking = draw(st.sampled_from([True, True, False]))
     discount = draw(st.sampled_from([0.0, 0.05]))
-    markets = {}
+    markets: dict[str, dict] = {}
     for sector in sectors:
         markets.setdefault(SECTOR_MARKET[sector], {"sectors": [], "banking": banking})["sectors"].append(sector)
     scenario = {"years": years, "gwp": "AR5", "discount_rate": discount,
@@ -62,7 +65,9 @@ def independent_lp(firms, emissions, options, scenario):
     market_of = {s: m for m, p in scenario["markets"].items() for s in p["sectors"]}
     delta = {t: (1 + scenario["discount_rate"]) ** -(t - years[0]) for t in years}
     baseline = {(r["firm_id"], r["gas"], r["year"]): r["baseline_t"] * GWP[r["gas"]] for r in emissions}
-    columns, cost, upper = [], [], []
+    columns: list[tuple] = []
+    cost: list[float] = []
+    upper: list[float | None] = []
     for option in options:
         for year in years:
             columns.append(("abate", option["firm_id"], option["gas"], year))

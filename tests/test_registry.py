@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 import optimodel
 from optimodel.model.build import FAMILIES
-from optimodel.model.registry import DiagnosisBounds, PolicyFamily, ScenarioSection, SolvedModel
+from optimodel.model.registry import DiagnosisBounds, PolicyFamily, ScenarioSection, SolvedModel, family_data
 
 
 class TrancheSection(BaseModel):
@@ -64,7 +64,7 @@ def add_tranches(model, data, scenario) -> None:
     | :math:`Q` | bound of ``tranche_sales`` | tranches.quantity_tco2e | scaled tCO2e |
     | :math:`p_k` | objective coefficient | tranches.prices | money/tCO2e |
     """
-    tranches = data.families["tranches"]
+    tranches = family_data(TRANCHES, scenario, data)
     if not tranches:
         return
     index = [(tier, market, year) for tier, _, _ in tranches for market in data.markets for year in data.years]
@@ -88,12 +88,12 @@ def reported_supply(markets: pd.DataFrame) -> pd.Series:
 
 
 def reported_cost(solved: SolvedModel, result) -> float:
-    prices = {tier: price for tier, _, price in solved.data.families["tranches"]}
+    prices = {tier: price for tier, _, price in family_data(TRANCHES, solved.scenario, solved.data)}
     return sum(prices[tier] * solved.discount(year) * value for (tier, _, year), value in solved.values("tranche_sales").items())
 
 
 def diagnosis(data, scenario, bounds: DiagnosisBounds) -> None:
-    for _, quantity, _ in data.families["tranches"]:
+    for _, quantity, _ in family_data(TRANCHES, scenario, data):
         for market in data.markets:
             for year in data.years:
                 bounds.add_extra((market, year), quantity)
@@ -196,3 +196,53 @@ def test_its_section_is_closed(registered, tmp_path):
 def test_without_registration_the_section_is_an_unknown_key(tmp_path):
     with pytest.raises(optimodel.InputError, match="key tranches: unknown key"):
         optimodel.load_scenario(case(tmp_path, cap=65.0))
+
+
+def add_abatement_floor(model, data, scenario) -> None:
+    r"""A rule of its own that no allowance can satisfy: firm A abates at least 100 t, more than
+    its 70 t of options.
+
+    .. math::
+
+        \sum_s a_s \ge 100
+
+    | symbol | component | scenario | unit |
+    |---|---|---|---|
+    | :math:`a_s` | ``abatement`` | | scaled tCO2e |
+    """
+    model.abatement_floor = pyo.Constraint(expr=sum(model.abatement.values()) >= data.scaling.to_model(100.0))
+
+
+FLOOR = PolicyFamily(name="abatement_floor", title="Abatement floor", add=add_abatement_floor, rows=("abatement_floor",))
+
+
+def test_infeasibility_in_a_row_of_another_family_exits_3_naming_it(tmp_path, capsys):
+    from optimodel import cli
+
+    FAMILIES.register(FLOOR)
+    try:
+        path = case(tmp_path, cap=65.0)
+        path.write_text(path.read_text().replace("[tranches]\nquantity_tco2e = 10.0\n", ""))
+        with pytest.raises(optimodel.InfeasibleError) as raised:
+            optimodel.solve(optimodel.load_scenario(path))
+        # The market needs only 35 t; the floor asks 100 t of 70 t of options: 30 short.
+        assert raised.value.shortfalls == []
+        assert "cannot be met: abatement_floor[None] by 30" in str(raised.value)
+        assert cli.main(["solve", str(path), "--out", str(tmp_path / "out")]) == 3
+        assert capsys.readouterr().err.startswith("error: infeasible: no market-year is short of allowances")
+    finally:
+        FAMILIES.unregister(FLOOR.name)
+
+
+def test_a_family_without_a_draw_move_refuses_draws_naming_it(registered, tmp_path, capsys):
+    from optimodel import cli
+
+    path = case(tmp_path, cap=65.0)
+    path.write_text(
+        path.read_text()
+        + '\n[uncertainty]\ndraws = 3\n\n[[uncertainty.factors]]\ntarget = "baseline"\ndistribution = "uniform"\nlow = 1.4\nhigh = 1.6\n'
+    )
+    assert cli.main(["uncertainty", str(path), "--out", str(tmp_path / "draws")]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: key uncertainty: the policy family tranches cannot follow a draw (no draw_move)")
+    assert not (tmp_path / "draws").exists()

@@ -88,6 +88,7 @@ def test_an_auction_share_moves_money_and_leaves_prices_and_abatement_alone(tmp_
     power = result.firms[result.firms["firm_id"] == "P1"]
     assert power["allocation_tco2e"].tolist() == pytest.approx([63.0, 54.0])
     assert power["compliance_cost"].tolist() == pytest.approx([1050.0, 1500.0])
+    assert result.regions is not None
     shandong = result.regions[result.regions["region"] == "Shandong"]
     assert shandong["compliance_cost"].tolist() == pytest.approx([1050.0, 1500.0])
     assert result.summary["totals"]["discounted"]["auction_revenue"] == pytest.approx(650.0)

@@ -206,4 +206,6 @@ FAMILY = PolicyFamily(
     warm_mask=_warm_mask,
     warm_move=_warm_move,
     result_warnings=_result_warnings,
+    # None of its numbers is one a Monte Carlo draw scales (costs, baselines, offset quantities).
+    draw_neutral=True,
 )

@@ -125,4 +125,6 @@ FAMILY = PolicyFamily(
     diagnosis=_diagnosis,
     warm_mask=_warm_mask,
     warm_move=_warm_move,
+    # None of its numbers is one a Monte Carlo draw scales (costs, baselines, offset quantities).
+    draw_neutral=True,
 )

@@ -51,4 +51,6 @@ FAMILY = PolicyFamily(
     add=add_market_balance,
     rows=("market_balance",),
     closing=True,
+    # None of its numbers is one a Monte Carlo draw scales (costs, baselines, offset quantities).
+    draw_neutral=True,
 )

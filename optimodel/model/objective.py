@@ -33,4 +33,5 @@ def add_objective(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario)
     model.total_cost = pyo.Objective(expr=model.terms.expression([(1.0, "cost", None)]), sense=pyo.minimize)
 
 
-FAMILY = PolicyFamily(name="objective", title="Objective", add=add_objective, closing=True)
+# Its coefficients are the ledger the other families move; it has no numbers of its own.
+FAMILY = PolicyFamily(name="objective", title="Objective", add=add_objective, closing=True, draw_neutral=True)
