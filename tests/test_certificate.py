@@ -26,7 +26,7 @@ def test_a_sound_solution_passes_and_records_its_residuals(solved):
     checks = result.summary["checks"]
     assert checks["max_row_violation"] <= 1e-9
     assert checks["objective_gap"] <= 1e-6
-    assert checks["min_price"] >= 0.0
+    assert checks["max_balance_violation_tco2e"] <= 1e-9 and checks["max_slack_price"] == 0.0
 
 
 def test_an_infeasible_point_is_refused(solved):
@@ -147,3 +147,41 @@ def test_a_raw_dual_outside_its_interval_is_refused_before_clamping(solved):
     broken.row_dual[compiled.rows["market_balance"][("national", 2026)]] = -90.0
     with pytest.raises(optimodel.SolverError, match=r"its dual 90 lies outside its interval \[50, 80\]"):
         result_for(scenario, data, compiled, broken)
+
+
+# verify(): each check on the result tables, triggered by a table changed after a sound solve.
+
+
+def verified(solved, change) -> None:
+    from optimodel.certificate import verify
+
+    scenario, data, compiled, solution = solved
+    result = result_for(*solved)
+    change(result)
+    verify(scenario, data, compiled, solution, result)
+
+
+def test_verify_refuses_a_market_table_short_of_allowances(solved):
+    def short(result):
+        result.markets.loc[0, "emissions_tco2e"] += 5.0
+
+    with pytest.raises(optimodel.SolverError, match="a market balance is short by 5 tCO2e"):
+        verified(solved, short)
+
+
+def test_verify_refuses_a_price_where_allowances_are_spare(solved):
+    # 2025 prices at 50 with its cap binding; 10 more issued allowances leave 10 to spare.
+    def spare(result):
+        result.markets.loc[0, "issued_tco2e"] += 10.0
+
+    with pytest.raises(optimodel.SolverError, match="allowances to spare has price_low 50"):
+        verified(solved, spare)
+
+
+def test_verify_refuses_costs_that_do_not_add_up_to_the_objective(solved):
+    # The worked example's objective is 1,000 + 2,000 = 3,000; one firm-year's cost is changed by 7.
+    def dearer(result):
+        result.firms.loc[0, "abatement_cost"] += 7.0
+
+    with pytest.raises(optimodel.SolverError, match="differs from the sum of reported costs by 7"):
+        verified(solved, dearer)
