@@ -3,18 +3,27 @@ type maps to its exit code (contract section 3)."""
 
 from __future__ import annotations
 
-import argparse
-import gc
-import json
-import logging
-import os
 import sys
-import time
-import traceback
-from pathlib import Path
-from typing import NoReturn
 
-from .errors import OptimodelError, one_line
+INTERRUPTED = "error: interrupted; nothing was written, and an earlier result folder is as it was"
+
+try:
+    # Ctrl-C while Python is still importing this module gets the same one line as at any later
+    # moment (contract section 14), not a traceback through the standard library.
+    import argparse
+    import gc
+    import json
+    import logging
+    import os
+    import time
+    import traceback
+    from pathlib import Path
+    from typing import NoReturn
+
+    from .errors import OptimodelError, one_line
+except KeyboardInterrupt:
+    print(INTERRUPTED, file=sys.stderr)
+    raise SystemExit(1) from None
 
 log = logging.getLogger("optimodel")
 
@@ -581,7 +590,7 @@ def main(argv: list[str] | None = None) -> int:
         print("error: out of memory; set --max-memory to fail early, or use a machine with more memory", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("error: interrupted; nothing was written, and an earlier result folder is as it was", file=sys.stderr)
+        print(INTERRUPTED, file=sys.stderr)
         return 1
     except Exception as error:  # noqa: BLE001 - the last line of defence: never a traceback
         if arguments.verbose:

@@ -17,7 +17,7 @@ through Pyomo's own ``generate_standard_repn``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -45,11 +45,20 @@ class CscMatrix:
 
     @classmethod
     def from_entries(cls, rows: np.ndarray, columns: np.ndarray, values: np.ndarray, shape: tuple[int, int]) -> CscMatrix:
-        """From (row, column, value) entries, each (row, column) at most once."""
+        """From (row, column, value) entries; entries at the same (row, column) are summed (a
+        column block's column may reach one row through two ledgers)."""
         order = np.lexsort((rows, columns))
+        rows, columns, values = rows[order].astype(np.int64), columns[order].astype(np.int64), values[order].astype(float)
+        if len(rows) > 1:
+            repeated = (rows[1:] == rows[:-1]) & (columns[1:] == columns[:-1])
+            if repeated.any():
+                first = np.concatenate(([True], ~repeated))
+                group = np.cumsum(first) - 1
+                values = np.bincount(group, weights=values)
+                rows, columns = rows[first], columns[first]
         counts = np.bincount(columns, minlength=shape[1])
         indptr = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
-        return cls(shape, indptr, rows[order].astype(np.int64), values[order].astype(float))
+        return cls(shape, indptr, rows, values)
 
     @property
     def nnz(self) -> int:
@@ -82,27 +91,35 @@ class StandardForm:
     """Rows x columns."""
     rhs: np.ndarray
     rows: list[tuple[Any, int]]
-    """(Pyomo constraint, sense) per row."""
+    """(Pyomo constraint, sense) per row; (None, LESS_EQUAL) for a block row."""
     columns: list[Any]
-    """Pyomo variable per column."""
+    """Pyomo variable per column (the Pyomo columns come first, then the column blocks)."""
     column_of: Callable[[list], np.ndarray]
     """Pyomo variables -> their columns (-1 for a variable that is not one)."""
+    block_columns: dict[str, int] = field(default_factory=dict)
+    """Column block name -> the position of its first column (its columns follow in order)."""
+    block_rows: dict[str, dict[Any, int]] = field(default_factory=dict)
+    """Block row component name -> {index: row position} (they follow the Pyomo rows)."""
+    block_upper: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    """Upper bound of each block column, in order after the Pyomo columns (their lower bound is 0;
+    the Pyomo columns' bounds are read from the variables)."""
 
 
-def _terms(expression, recorded: dict) -> tuple[list, list[float], float]:
-    """(variables, coefficients, constant) of a linear expression, duplicates not yet merged.
-    ``recorded`` holds the lists of expressions made by ``ModelTerms.expression`` (constant 0)."""
+def _terms(expression, recorded: dict) -> tuple[list, list[float], float, list]:
+    """(variables, coefficients, constant, block parts) of a linear expression, duplicates not
+    yet merged. ``recorded`` holds the lists of expressions made by ``ModelTerms.expression``
+    (constant 0) and the column-block parts Pyomo does not see."""
     made = recorded.get(id(expression))
     if made is not None and made[0] is expression:
-        return made[1], made[2], 0.0
+        return made[1], made[2], 0.0, made[3]
     if type(expression) is LinearExpression:
         coefficients = [value if type(value) is float or type(value) is int else pyo.value(value) for value in expression.linear_coefs]
         constant = expression.constant
-        return list(expression.linear_vars), coefficients, float(pyo.value(constant))
+        return list(expression.linear_vars), coefficients, float(pyo.value(constant)), []
     repn = generate_standard_repn(expression, compute_values=True, quadratic=False)
     if repn.nonlinear_expr is not None or repn.quadratic_vars:
         raise ValueError(f"a nonlinear expression cannot be compiled to a linear program: {expression}")
-    return list(repn.linear_vars), [float(value) for value in repn.linear_coefs], float(repn.constant)
+    return list(repn.linear_vars), [float(value) for value in repn.linear_coefs], float(repn.constant), []
 
 
 class _Columns:
@@ -157,13 +174,16 @@ def _merged(positions: np.ndarray, coefficients: list[float]) -> tuple[np.ndarra
 
 
 def standard_form(model: pyo.ConcreteModel) -> StandardForm:
-    """The model in mixed standard form (see the module docstring). Raises Pyomo's
-    ``InfeasibleConstraintException`` for a row without variables that cannot be met."""
+    """The model in mixed standard form (see the module docstring): the Pyomo columns in order of
+    first appearance, then the column blocks of ``model.terms``; the Pyomo rows in declaration
+    order, then the block rows. Raises Pyomo's ``InfeasibleConstraintException`` for a row
+    without variables that cannot be met."""
     columns = _Columns()
     terms = getattr(model, "terms", None)
     recorded = terms.recorded if terms is not None else {}
+    blocks = list(terms.blocks.values()) if terms is not None else []
     objective = next(model.component_data_objects(pyo.Objective, active=True, descend_into=True))
-    variables, coefficients, offset = _terms(objective.expr, recorded)
+    variables, coefficients, offset, objective_parts = _terms(objective.expr, recorded)
     objective_columns, objective_values = _merged(columns.of(variables), coefficients)
     if objective.sense == pyo.maximize:
         raise ValueError("optimodel compiles minimisations only")
@@ -173,18 +193,20 @@ def standard_form(model: pyo.ConcreteModel) -> StandardForm:
     row_index: list[np.ndarray] = []
     col_index: list[np.ndarray] = []
     values: list[np.ndarray] = []
+    block_entries: list[tuple[int, Any]] = []
+    """(row, block part) of every block column in a row: placed once the Pyomo columns are counted."""
     for constraint in model.component_data_objects(pyo.Constraint, active=True, descend_into=True):
         lower, body, upper = constraint.to_bounded_expression()
         lower = None if lower is None else float(pyo.value(lower))
         upper = None if upper is None else float(pyo.value(upper))
         if lower is None and upper is None:
             continue
-        variables, coefficients, constant = _terms(body, recorded)
-        if not variables:
+        variables, coefficients, constant, parts = _terms(body, recorded)
+        if not variables and not parts:
             if (lower is None or lower <= constant) and (upper is None or upper >= constant):
                 continue
             raise InfeasibleConstraintException(f"model contains a trivially infeasible constraint, '{constraint.name}'")
-        positions, row_values = _merged(columns.of(variables), coefficients)
+        positions, row_values = _merged(columns.of(variables), coefficients) if variables else (np.zeros(0, dtype=np.int64), np.zeros(0))
         senses = [(EQUAL, upper)] if lower == upper else [
             *([(LESS_EQUAL, upper)] if upper is not None else []),
             *([(GREATER_EQUAL, lower)] if lower is not None else []),
@@ -194,10 +216,27 @@ def standard_form(model: pyo.ConcreteModel) -> StandardForm:
             row_index.append(np.full(len(positions), len(rhs)))
             col_index.append(positions)
             values.append(row_values)
+            block_entries.extend((len(rhs), part) for part in parts)
             row_entries.append((constraint, sense))
             rhs.append(bound - constant)
+    block_rows: dict[str, dict[Any, int]] = {}
+    for name, rows in (terms.block_rows.items() if terms is not None else []):
+        placed = block_rows[name] = {}
+        for row in rows:
+            placed[row.index] = len(rhs)
+            block_entries.append((len(rhs), row.part))
+            row_entries.append((None, LESS_EQUAL))
+            rhs.append(row.upper)
 
+    block_columns: dict[str, int] = {}
     n_columns = len(columns.variables)
+    for block in blocks:
+        block_columns[block.name] = n_columns
+        n_columns += len(block.upper)
+    for row, (block_name, block_positions, block_values) in block_entries:
+        row_index.append(np.full(len(block_positions), row))
+        col_index.append(block_positions + block_columns[block_name])
+        values.append(block_values)
     matrix = CscMatrix.from_entries(
         np.concatenate(row_index) if row_index else np.zeros(0, dtype=np.int64),
         np.concatenate([np.asarray(part, dtype=np.int64) for part in col_index]) if col_index else np.zeros(0, dtype=np.int64),
@@ -206,7 +245,10 @@ def standard_form(model: pyo.ConcreteModel) -> StandardForm:
     )
     cost = np.zeros(n_columns)
     np.add.at(cost, np.asarray(objective_columns, dtype=np.int64), np.asarray(objective_values, dtype=float))
+    for block_name, block_positions, block_values in objective_parts:
+        np.add.at(cost, block_positions + block_columns[block_name], block_values)
     return StandardForm(
         c=cost, offset=offset, A=matrix, rhs=np.asarray(rhs, dtype=float), rows=row_entries, columns=columns.variables,
-        column_of=columns.lookup,
+        column_of=columns.lookup, block_columns=block_columns, block_rows=block_rows,
+        block_upper=np.concatenate([block.upper for block in blocks]) if blocks else np.zeros(0),
     )

@@ -63,7 +63,8 @@ def constant_shortfalls(model: pyo.ConcreteModel) -> dict[tuple[str, int], float
     emissions exceed the allowances issued: shortfall in model units."""
     shortfalls = {}
     for key, row in model.market_balance.items():
-        if row.body.nargs() == 0 and row.upper is not None and pyo.value(row.upper) < 0:
+        empty = row.body.nargs() == 0 and not model.terms.block_parts_of(row.body)
+        if empty and row.upper is not None and pyo.value(row.upper) < 0:
             shortfalls[key] = -pyo.value(row.upper)
     return shortfalls
 

@@ -91,13 +91,13 @@ def _compile(model: pyo.ConcreteModel) -> CompiledLp:
     n_rows, n_cols = info.A.shape
     column_of = info.column_of
     bounds = np.array([var.bounds for var in info.columns], dtype=float).reshape(-1, 2)
-    col_lower = np.where(np.isnan(bounds[:, 0]), -INFINITY, bounds[:, 0])
-    col_upper = np.where(np.isnan(bounds[:, 1]), INFINITY, bounds[:, 1])
+    col_lower = np.concatenate((np.where(np.isnan(bounds[:, 0]), -INFINITY, bounds[:, 0]), np.zeros(len(info.block_upper))))
+    col_upper = np.concatenate((np.where(np.isnan(bounds[:, 1]), INFINITY, bounds[:, 1]), info.block_upper))
     rhs = np.asarray(info.rhs, dtype=float)
     sense = np.array([multiplier for _, multiplier in info.rows], dtype=int)
     row_lower = np.where(sense == 1, -INFINITY, rhs)
     row_upper = np.where(sense == -1, INFINITY, rhs)
-    row_of = {id(constraint): position for position, (constraint, _) in enumerate(info.rows)}
+    row_of = {id(constraint): position for position, (constraint, _) in enumerate(info.rows) if constraint is not None}
     compiled = CompiledLp(
         cost=info.c,
         offset=info.offset,
@@ -107,7 +107,12 @@ def _compile(model: pyo.ConcreteModel) -> CompiledLp:
         row_upper=row_upper,
         matrix=info.A,
     )
-    # Every variable and row component is mapped by its name, whichever family declared it.
+    # Every variable and row component is mapped by its name, whichever family declared it;
+    # a column block's column k is its index k.
+    for name, start in info.block_columns.items():
+        size = len(model.terms.blocks[name].upper)
+        compiled.columns[name] = dict(zip(range(size), range(start, start + size)))
+    compiled.rows.update(info.block_rows)
     for component in model.component_objects(pyo.Var, descend_into=True):
         found = column_of(list(component.values()))
         compiled.columns[component.local_name] = {

@@ -55,11 +55,20 @@ def every_family(folder: Path) -> Path:
     return write_case(folder, firms=firms, emissions=emissions, options=options, activity=activity, scenario=scenario)
 
 
-@pytest.mark.parametrize("scenario", ["every_family", "two-firms.toml", "two-firms-separate.toml"])
-def test_the_compiler_agrees_with_pyomos_entry_for_entry(scenario: str, tmp_path: Path) -> None:
+SCENARIOS = ["every_family", "two-firms.toml", "two-firms-separate.toml"]
+
+
+def loaded_case(scenario: str, tmp_path: Path):
     path = every_family(tmp_path) if scenario == "every_family" else EXAMPLES / scenario
     loaded = optimodel.load_scenario(path)
-    model = build_model(load_data(loaded), loaded)
+    return load_data(loaded), loaded
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_the_compiler_agrees_with_pyomos_entry_for_entry(scenario: str, tmp_path: Path) -> None:
+    # The reference formulation (every column a Pyomo variable) through both compilers.
+    data, loaded = loaded_case(scenario, tmp_path)
+    model = build_model(data, loaded, materialise=True)
     ours = standard_form(model)
     pyomos = LinearStandardFormCompiler().write(model, mixed_form=True)
     assert [id(variable) for variable in ours.columns] == [id(variable) for variable in pyomos.columns]
@@ -69,6 +78,48 @@ def test_the_compiler_agrees_with_pyomos_entry_for_entry(scenario: str, tmp_path
     assert ours.offset == float(pyomos.c_offset[0])
     np.testing.assert_array_equal(ours.A.toarray(), pyomos.A.toarray())
     assert ours.A.nnz == pyomos.A.nnz
+
+
+def _name(component_data) -> tuple:
+    return (component_data.parent_component().local_name, component_data.index())
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_column_blocks_compile_to_the_lp_pyomo_makes_of_the_reference(scenario: str, tmp_path: Path) -> None:
+    """The fast build (abatement as a column block, baseline limits as block rows) is the same LP
+    as the reference formulation compiled by Pyomo: every column and row matched by its
+    component and index, every bound, cost, right-hand side and coefficient equal."""
+    from optimodel.solver import compile_model
+
+    data, loaded = loaded_case(scenario, tmp_path)
+    fast_model = build_model(data, loaded)
+    fast = standard_form(fast_model)
+    compiled = compile_model(build_model(data, loaded))
+    reference_model = build_model(data, loaded, materialise=True)
+    pyomos = LinearStandardFormCompiler().write(reference_model, mixed_form=True)
+
+    assert list(fast.block_columns) == ["abatement"] and not any(name == "abatement" for name, _ in map(_name, fast.columns))
+    fast_columns = [_name(variable) for variable in fast.columns]
+    for name, start in fast.block_columns.items():
+        assert start == len(fast_columns)
+        fast_columns += [(name, k) for k in range(len(fast_model.terms.blocks[name].upper))]
+    reference_columns = [_name(variable) for variable in pyomos.columns]
+    assert sorted(fast_columns) == sorted(reference_columns)
+    if scenario == "every_family":
+        assert fast.block_rows["baseline_limit"], "the instance has steps that could exceed a baseline"
+    block_rows = {row: (name, index) for name, rows in fast.block_rows.items() for index, row in rows.items()}
+    fast_rows = [(*(_name(row) if row is not None else block_rows[position]), sense) for position, (row, sense) in enumerate(fast.rows)]
+    reference_rows = [(*_name(row), sense) for row, sense in pyomos.rows]
+    assert sorted(fast_rows, key=repr) == sorted(reference_rows, key=repr)
+
+    column_order = [fast_columns.index(name) for name in reference_columns]
+    row_order = [fast_rows.index(name) for name in reference_rows]
+    np.testing.assert_allclose(fast.A.toarray()[np.ix_(row_order, column_order)], pyomos.A.toarray(), rtol=1e-15, atol=0)
+    np.testing.assert_allclose(fast.c[column_order], pyomos.c.toarray().ravel(), rtol=1e-15, atol=0)
+    np.testing.assert_array_equal(fast.rhs[row_order], np.asarray(pyomos.rhs, dtype=float))
+    reference_bounds = np.array([variable.bounds for variable in pyomos.columns], dtype=float)
+    np.testing.assert_array_equal(compiled.col_lower[column_order], np.nan_to_num(reference_bounds[:, 0], nan=-np.inf))
+    np.testing.assert_array_equal(compiled.col_upper[column_order], np.nan_to_num(reference_bounds[:, 1], nan=np.inf))
 
 
 def test_matrix_products_agree_with_dense_algebra(tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 import optimodel
 from optimodel.model.build import FAMILIES
 from optimodel.model.registry import DiagnosisBounds, PolicyFamily, ScenarioSection, SolvedModel, family_data
+from optimodel.model.terms import BlockRow
 
 
 class TrancheSection(BaseModel):
@@ -208,9 +209,13 @@ def add_abatement_floor(model, data, scenario) -> None:
 
     | symbol | component | scenario | unit |
     |---|---|---|---|
-    | :math:`a_s` | ``abatement`` | | scaled tCO2e |
+    | :math:`a_s` | ``abatement`` (a column block) | | scaled tCO2e |
     """
-    model.abatement_floor = pyo.Constraint(expr=sum(model.abatement.values()) >= data.scaling.to_model(100.0))
+    # A row over the abatement column block: -sum(a) <= -100.
+    steps = len(data.steps)
+    model.terms.add_block_rows(
+        "abatement_floor", [BlockRow(None, -data.scaling.to_model(100.0), ("abatement", np.arange(steps), -np.ones(steps)))]
+    )
 
 
 FLOOR = PolicyFamily(name="abatement_floor", title="Abatement floor", add=add_abatement_floor, rows=("abatement_floor",))

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pyomo.core as pyo
-from pyomo.core.expr.numeric_expr import LinearExpression
 
 from ..data import ModelData
 from ..scenario import Scenario
 from .registry import DiagnosisBounds, DrawMove, PolicyFamily, SolvedModel
-from .terms import group_positions
+from .terms import BlockRow, group_positions
 
 
 def add_abatement(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario) -> None:
@@ -38,27 +37,21 @@ def add_abatement(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario)
     | :math:`\delta_t` | discount weight | (1 + discount_rate)^-(t - t0) | - |
     """
     steps = data.steps
-    model.abatement = pyo.Var(model.steps, domain=pyo.NonNegativeReals, dense=True)
-    # One list of the variables, in step order: indexing it is far cheaper than Pyomo's lookup.
-    abatement = list(model.abatement.values())
-    for variable, upper in zip(abatement, steps["potential_scaled"].tolist()):
-        variable.setub(upper)
+    terms = model.terms
+    # One column block: no Pyomo object per step (``terms.ColumnBlock``).
+    terms.declare_block("abatement", steps["potential_scaled"].to_numpy())
 
-    limits = data.baseline_limits
     limit_members = group_positions(steps["limit"].to_numpy())
     limit_members.pop((-1,), None)
-    model.baseline_limits = pyo.RangeSet(0, len(limits) - 1)
-    baseline_scaled = limits["baseline_scaled"].tolist()
+    baseline_scaled = data.baseline_limits["baseline_scaled"].tolist()
+    terms.add_block_rows(
+        "baseline_limit",
+        [
+            BlockRow(limit, baseline_scaled[limit], ("abatement", members, np.ones(len(members))))
+            for (limit,), members in sorted(limit_members.items())
+        ],
+    )
 
-    def baseline_limit_rule(model, limit):
-        members = [abatement[step] for step in limit_members[(limit,)].tolist()]
-        # A LinearExpression made directly: quicksum(linear=True) is deprecated in Pyomo 6.9 and
-        # says so on stderr, and the compiler reads this form as it is.
-        return LinearExpression(constant=0.0, linear_coefs=[1.0] * len(members), linear_vars=members) <= baseline_scaled[limit]
-
-    model.baseline_limit = pyo.Constraint(model.baseline_limits, rule=baseline_limit_rule)
-
-    terms = model.terms
     years, markets = data.years, data.markets
     firm_market = data.firms["market"].to_numpy()
     baselines = data.firm_baselines
@@ -67,11 +60,10 @@ def add_abatement(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario)
     ).items():
         terms.emissions.add_constant((markets[market], years[year]), baselines["baseline_scaled"].to_numpy()[members].sum())
     for (market, year), members in group_positions(steps["market"].to_numpy(), steps["year"].to_numpy()).items():
-        key = (markets[market], years[year])
-        terms.emissions.add(key, [-1.0] * len(members), [abatement[step] for step in members.tolist()])
+        terms.emissions.add_block((markets[market], years[year]), "abatement", members, -np.ones(len(members)))
 
     weight = data.discount[steps["year"].to_numpy()] * steps["cost_per_tco2e"].to_numpy()
-    terms.cost.add(None, weight.tolist(), abatement)
+    terms.cost.add_block(None, "abatement", np.arange(len(steps)), weight)
 
 
 def lowest_reachable_emissions(data: ModelData) -> dict[tuple[str, int], float]:

@@ -49,7 +49,7 @@ def add_allocation(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario
         if factor is None:
             continue
         key = (markets[firm_market[firm]], years[year])
-        terms.issued.add(key, [-factor * steps["output_loss_per_tco2e"].iat[step]], [model.abatement[step]])
+        terms.issued.add_block(key, "abatement", np.array([step]), np.array([-factor * steps["output_loss_per_tco2e"].iat[step]]))
 
 
 def issued_constants(data: ModelData) -> dict[tuple[str, int], float]:

@@ -25,15 +25,17 @@ FAMILIES.register(market.FAMILY)
 FAMILIES.register(objective.FAMILY)
 
 
-def build_model(data: ModelData, scenario: Scenario) -> pyo.ConcreteModel:
+def build_model(data: ModelData, scenario: Scenario, materialise: bool = False) -> pyo.ConcreteModel:
     """Declare the LP. Each family adds its variables, rows and ledger terms in registration
     order; the closing families (market balance, objective) come last because they read the
-    finished ledger."""
+    finished ledger. Large column blocks (abatement) are arrays the compiler places itself;
+    ``materialise`` declares them as Pyomo variables instead, the reference formulation that
+    ``tests/test_compiler.py`` compiles with Pyomo's own compiler."""
     # Building creates a few hundred thousand Pyomo objects and no garbage cycles: Python's cyclic
     # collector would rescan them over and over (measured: 1.9 s of build becomes 0.45 s without).
     with PauseGC():
         model = pyo.ConcreteModel(name=scenario.name)
-        add_sets(model, data)
+        add_sets(model, data, materialise)
         for family in FAMILIES:
             family.add(model, data, scenario)
     return model

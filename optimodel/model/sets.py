@@ -8,8 +8,8 @@ from ..data import ModelData
 from .terms import ModelTerms
 
 
-def add_sets(model: pyo.ConcreteModel, data: ModelData) -> None:
-    """Declare the sets and the shared ledger.
+def add_sets(model: pyo.ConcreteModel, data: ModelData, materialise: bool = False) -> None:
+    """Declare the sets and the shared ledger (``materialise``: column blocks as Pyomo Vars).
 
     | set | members |
     |---|---|
@@ -22,4 +22,4 @@ def add_sets(model: pyo.ConcreteModel, data: ModelData) -> None:
     model.years = pyo.Set(initialize=data.years, ordered=True)
     model.market_years = pyo.Set(initialize=model.markets * model.years, ordered=True)
     model.steps = pyo.RangeSet(0, len(data.steps) - 1)
-    model.terms = ModelTerms()
+    model.terms = ModelTerms(model=model, materialise=materialise)

@@ -10,18 +10,61 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from pyomo.core.expr.numeric_expr import LinearExpression
 
 
-class LinearTerms:
-    """Sums of ``constant + coefficient x variable`` terms, one per key."""
+@dataclass(frozen=True)
+class ColumnBlock:
+    """LP columns declared as arrays, never as Pyomo objects: the 193,600 abatement steps of the
+    default instance cost 0.5 s as Pyomo variables (creating them, setting their bounds, reading
+    the bounds back) and nothing as a block. Column k of block ``name`` stands for
+    ``name[k]``; the compiler places the block after the Pyomo columns. With
+    ``ModelTerms(materialise=True)`` the same declarations make a Pyomo Var instead, which is how
+    tests hold the fast compiler against Pyomo's own."""
 
-    def __init__(self) -> None:
+    name: str
+    upper: np.ndarray
+    """Upper bound of each column (the lower bound is 0)."""
+
+
+BlockPart = tuple[str, np.ndarray, np.ndarray]
+"""(block name, column positions in the block, coefficients) of a linear expression."""
+
+
+@dataclass(frozen=True)
+class BlockRow:
+    """A row of block columns alone (``sum coefficient x column <= upper``), compiled without Pyomo."""
+
+    index: Hashable
+    upper: float
+    part: BlockPart
+
+
+class LinearTerms:
+    """Sums of ``constant + coefficient x variable`` terms, one per key; variables are Pyomo
+    variables or columns of a ``ColumnBlock``."""
+
+    def __init__(self, owner: ModelTerms | None = None) -> None:
+        self._owner = owner
         self._constant: defaultdict[Hashable, float] = defaultdict(float)
         self._coefficients: defaultdict[Hashable, list[float]] = defaultdict(list)
         self._variables: defaultdict[Hashable, list] = defaultdict(list)
+        self._blocks: defaultdict[Hashable, list[BlockPart]] = defaultdict(list)
+
+    def add_block(self, key: Hashable, block: str, positions: np.ndarray, coefficients: np.ndarray) -> None:
+        """``sum coefficients x block[positions]`` added to ``key``."""
+        if self._owner is not None and self._owner.materialise:
+            variables = self._owner.block_variables(block)
+            self.add(key, np.asarray(coefficients, dtype=float).tolist(), [variables[position] for position in np.asarray(positions).tolist()])
+            return
+        self._blocks[key].append((block, np.asarray(positions, dtype=np.int64), np.asarray(coefficients, dtype=float)))
+
+    def block_parts(self, key: Hashable, scale: float = 1.0) -> list[BlockPart]:
+        """The block part of ``key``, each coefficient times ``scale``."""
+        return [(block, positions, coefficients * scale) for block, positions, coefficients in self._blocks.get(key, [])]
 
     def add_constant(self, key: Hashable, value: float) -> None:
         self._constant[key] += float(value)
@@ -46,37 +89,97 @@ class LinearTerms:
 class ModelTerms:
     """The ledger of one model (stored as ``model.terms``). Keys are (market, year) pairs."""
 
-    emissions: LinearTerms = field(default_factory=LinearTerms)
+    model: Any = None
+    """The Pyomo model this ledger belongs to (it declares materialised blocks on it)."""
+    materialise: bool = False
+    """Declare column blocks and block rows as Pyomo components (the reference formulation)."""
+    emissions: LinearTerms = field(init=False)
     """Verified emissions of a market-year, scaled tCO2e: baseline minus abatement."""
-    issued: LinearTerms = field(default_factory=LinearTerms)
+    issued: LinearTerms = field(init=False)
     """Allowances issued to a market-year, scaled tCO2e: caps plus benchmark x output."""
-    supply: LinearTerms = field(default_factory=LinearTerms)
+    supply: LinearTerms = field(init=False)
     """Other allowance supply of a market-year: bank, borrowing, offsets, ceiling sales, withholding."""
-    cost: LinearTerms = field(default_factory=LinearTerms)
+    cost: LinearTerms = field(init=False)
     """Objective terms (key None): money discounted to the first year, divided by the model unit."""
+    blocks: dict[str, ColumnBlock] = field(default_factory=dict)
+    """Column blocks, in declaration order (the compiler's order)."""
+    block_rows: dict[str, list[BlockRow]] = field(default_factory=dict)
+    """Row components made of block columns alone, by name."""
     dependents: list[tuple[str, Hashable, str, Hashable, float]] = field(default_factory=list)
     """(row component, row index, ledger, ledger key, scale): the row's right-hand side holds
     scale x that ledger constant. A warm sweep that changes a constant moves exactly these rows."""
 
-    recorded: dict[int, tuple[LinearExpression, list, list[float]]] = field(default_factory=dict)
-    """id(expression) -> (expression, variables, coefficients) for every expression made by
-    ``expression``: ``compiler.standard_form`` reads these lists as they are instead of rebuilding
-    them from Pyomo's term objects (0.25 s on the default instance)."""
+    recorded: dict[int, tuple[LinearExpression, list, list[float], list[BlockPart]]] = field(default_factory=dict)
+    """id(expression) -> (expression, variables, coefficients, block parts) for every expression
+    made by ``expression``: ``compiler.standard_form`` reads these lists as they are instead of
+    rebuilding them from Pyomo's term objects (0.25 s on the default instance), and adds the
+    block columns Pyomo does not know of."""
+
+    def __post_init__(self) -> None:
+        self.emissions, self.issued, self.supply, self.cost = (LinearTerms(self) for _ in range(4))
+
+    def declare_block(self, name: str, upper: np.ndarray) -> None:
+        """Columns ``name[0..n-1]``, each between 0 and ``upper``: a ``ColumnBlock``, or with
+        ``materialise`` a Pyomo Var of that name on the model."""
+        if self.materialise:
+            import pyomo.core as pyo
+
+            bounds = np.asarray(upper, dtype=float).tolist()
+            self.model.add_component(
+                name, pyo.Var(range(len(bounds)), domain=pyo.NonNegativeReals, bounds=lambda model, k: (0.0, bounds[k]))
+            )
+            return
+        self.blocks[name] = ColumnBlock(name, np.asarray(upper, dtype=float))
+
+    def block_variables(self, name: str) -> list:
+        """The Pyomo variables of a materialised block, in column order."""
+        return list(self.model.component(name).values())
+
+    def add_block_rows(self, name: str, rows: list[BlockRow]) -> None:
+        """Rows of block columns alone: compiled directly, or with ``materialise`` a Pyomo
+        Constraint of that name indexed like ``rows``."""
+        if self.materialise:
+            import pyomo.core as pyo
+
+            by_index = {row.index: row for row in rows}
+
+            def rule(model, index):
+                row = by_index[index]
+                block, positions, coefficients = row.part
+                variables = self.block_variables(block)
+                return LinearExpression(
+                    constant=0.0, linear_coefs=coefficients.tolist(), linear_vars=[variables[k] for k in positions.tolist()]
+                ) <= row.upper
+
+            self.model.add_component(name, pyo.Constraint([row.index for row in rows], rule=rule))
+            return
+        self.block_rows[name] = rows
+
+    def block_parts_of(self, expression: object) -> list[BlockPart]:
+        """The block columns of an expression made by ``expression`` (none for any other)."""
+        made = self.recorded.get(id(expression))
+        return made[3] if made is not None and made[0] is expression else []
 
     def expression(
-        self, parts: Sequence[tuple[float, str, Hashable]], own: tuple[list[float], list] = ([], [])
+        self,
+        parts: Sequence[tuple[float, str, Hashable]],
+        own: tuple[list[float], list] = ([], []),
     ) -> LinearExpression:
         """``own`` terms (coefficients, variables) plus the variable part of ``sum(scale x
         ledger[key])`` over ``parts`` (scale, ledger name, key), as one flat Pyomo
-        LinearExpression; constants are left out (callers move them to the right-hand side)."""
+        LinearExpression and its block columns; constants are left out (callers move them to the
+        right-hand side)."""
         coefficients: list[float] = list(own[0])
         variables: list = list(own[1])
+        blocks: list[BlockPart] = []
         for scale, ledger, key in parts:
-            part_coefficients, part_variables = getattr(self, ledger).linear(key, scale)
+            terms = getattr(self, ledger)
+            part_coefficients, part_variables = terms.linear(key, scale)
             coefficients.extend(part_coefficients)
             variables.extend(part_variables)
+            blocks.extend(terms.block_parts(key, scale))
         made = LinearExpression(constant=0.0, linear_coefs=coefficients, linear_vars=variables)
-        self.recorded[id(made)] = (made, variables, coefficients)
+        self.recorded[id(made)] = (made, variables, coefficients, blocks)
         return made
 
     def right_hand_side(self, row: str, index: Hashable, parts: Sequence[tuple[float, str, Hashable]]) -> float:
