@@ -27,6 +27,9 @@ def add_abatement(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario)
     Its dual is the scarcity rent of the firm's baseline; it yields no market price.
     :math:`E_{m,t}` goes into the ledger ``terms.emissions`` for the market balance and the
     offset limit. The abatement cost :math:`\delta_t c_s a_s` goes into ``terms.cost``.
+    :math:`a_s` is a column block (``terms.ColumnBlock``: arrays, not one Pyomo variable per step)
+    and ``baseline_limit`` its block rows; the reference formulation (``build_model(...,
+    materialise=True)``) declares both as Pyomo components, and the tests compile it with Pyomo.
 
     | symbol | component | data column | unit |
     |---|---|---|---|
