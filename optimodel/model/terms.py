@@ -105,6 +105,8 @@ class ModelTerms:
     """Column blocks, in declaration order (the compiler's order)."""
     block_rows: dict[str, list[BlockRow]] = field(default_factory=dict)
     """Row components made of block columns alone, by name."""
+    materialised: dict[str, list] = field(default_factory=dict)
+    """With ``materialise``: each block's Pyomo variables in column order, listed once."""
     dependents: list[tuple[str, Hashable, str, Hashable, float]] = field(default_factory=list)
     """(row component, row index, ledger, ledger key, scale): the row's right-hand side holds
     scale x that ledger constant. A warm sweep that changes a constant moves exactly these rows."""
@@ -125,15 +127,15 @@ class ModelTerms:
             import pyomo.core as pyo
 
             bounds = np.asarray(upper, dtype=float).tolist()
-            self.model.add_component(
-                name, pyo.Var(range(len(bounds)), domain=pyo.NonNegativeReals, bounds=lambda model, k: (0.0, bounds[k]))
-            )
+            variable = pyo.Var(range(len(bounds)), domain=pyo.NonNegativeReals, bounds=lambda model, k: (0.0, bounds[k]))
+            self.model.add_component(name, variable)
+            self.materialised[name] = list(variable.values())
             return
         self.blocks[name] = ColumnBlock(name, np.asarray(upper, dtype=float))
 
     def block_variables(self, name: str) -> list:
         """The Pyomo variables of a materialised block, in column order."""
-        return list(self.model.component(name).values())
+        return self.materialised[name]
 
     def add_block_rows(self, name: str, rows: list[BlockRow]) -> None:
         """Rows of block columns alone: compiled directly, or with ``materialise`` a Pyomo
