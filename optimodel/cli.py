@@ -283,7 +283,7 @@ def command_horizon(arguments: argparse.Namespace) -> int:
     from .horizon import Variant, lookahead_caps, study
     from .outputs import FolderKind, plan_folder
     from .plausibility import emit
-    from .results import rounded
+    from .results import write_csv
     from .scenario import load_scenario
 
     scenario = load_scenario(arguments.scenario)
@@ -306,7 +306,7 @@ def command_horizon(arguments: argparse.Namespace) -> int:
     emit(outcome.warnings)
 
     def fill(staging: Path) -> None:
-        rounded(outcome.table).to_csv(staging / "horizon.csv", index=False, lineterminator="\n")
+        write_csv(outcome.table, staging / "horizon.csv")
         summary = {
             "scenario": scenario.name,
             "variants": [variant.label for variant in variants],
@@ -434,13 +434,13 @@ def is_prices_table(path: Path) -> bool:
 def command_snapshot(arguments: argparse.Namespace) -> int:
     from .api import solve
     from .outputs import plan_file, write_file
-    from .results import rounded
+    from .results import write_csv
     from .scenario import load_scenario
 
     scenario = load_scenario(arguments.scenario)
     target = plan_file(arguments.out, is_prices_table, "a prices table (prices.csv)", reads=scenario.files)
     result = solve(scenario)
-    write_file(target, lambda path: rounded(result.prices).to_csv(path, index=False, lineterminator="\n"))
+    write_file(target, lambda path: write_csv(result.prices, path))
     if not arguments.quiet:
         print(f"wrote {len(result.prices)} prices to {arguments.out}")
     return 0
@@ -449,7 +449,7 @@ def command_snapshot(arguments: argparse.Namespace) -> int:
 def command_compare(arguments: argparse.Namespace) -> int:
     from .compare import COMPARISON_KEY, compare_runs, format_prices
     from .outputs import first_line, plan_file, write_file
-    from .results import rounded
+    from .results import write_csv
 
     target = None
     if arguments.out:
@@ -463,7 +463,7 @@ def command_compare(arguments: argparse.Namespace) -> int:
     if not arguments.quiet:
         print(format_prices(table))
     if target is not None:
-        write_file(target, lambda path: rounded(table).to_csv(path, index=False, lineterminator="\n"))
+        write_file(target, lambda path: write_csv(table, path))
         if not arguments.quiet:
             print(f"full comparison (prices with intervals; sector abatement, emissions, costs) written to {arguments.out}")
     return 0

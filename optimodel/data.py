@@ -417,7 +417,7 @@ class ModelData:
     """Abatement steps (one option in one year): firm, sector, market, year, option, gas,
     potential_scaled (capped at the firm's baseline of the gas), cost_per_tco2e,
     output_loss_per_tco2e (output units given up per tCO2e abated), limit (the baseline_limit row
-    it belongs to, or -1)."""
+    it belongs to, or -1), row (of the options table). Ordered by market, year and cost."""
     baseline_limits: pd.DataFrame
     """Firm-gas-years whose options could together abate more than the baseline: firm, gas, year,
     baseline_scaled. Only these need a baseline_limit row."""
@@ -676,7 +676,10 @@ def _cap_at_baselines(steps: pd.DataFrame, baselines: pd.DataFrame) -> tuple[pd.
     limits["limit"] = np.arange(len(limits), dtype=np.int64)
     merged = merged.drop(columns="baseline_scaled").merge(limits[keys + ["limit"]], on=keys, how="left")
     merged["limit"] = merged["limit"].fillna(-1).astype(np.int64)
-    merged = merged.sort_values("row", kind="stable").reset_index(drop=True)
+    # Steps go to HiGHS in this order: grouped by market and year, cheapest first. Dual simplex
+    # then walks each year's merit order through memory in sequence: 0.54 s instead of 0.67 s on
+    # the default (benchmarks/README.md). The table row breaks ties, so the order is reproducible.
+    merged = merged.sort_values(["market", "year", "cost_per_tco2e", "row"], kind="stable").reset_index(drop=True)
     return merged, limits.drop(columns="limit")
 
 

@@ -302,7 +302,7 @@ class SweepResult:
         into the sweep folder ``directory``, under the rules of ``outputs.write_folder``: it is
         new or replaces an earlier sweep folder, and only once complete."""
         from .outputs import FolderKind, plan_folder, write_folder
-        from .results import copy_inputs, rounded
+        from .results import copy_inputs, write_csv
 
         solved = [point for point in self.points if point.status == "optimal"]
         plan = plan or plan_folder(directory, FolderKind.sweep, reads=reads or (solved[0].result.reads if solved else ()))
@@ -313,8 +313,8 @@ class SweepResult:
                 copy_inputs(solved[0].result.inputs, staging / "inputs")
             for point in solved:
                 point.result.write(staging / "runs" / point.run, shared_inputs=staging / "inputs")
-            rounded(self.prices).to_csv(staging / "sweep_prices.csv", index=False, lineterminator="\n")
-            self.status.to_csv(staging / "sweep_status.csv", index=False, lineterminator="\n")
+            write_csv(self.prices, staging / "sweep_prices.csv")
+            write_csv(self.status, staging / "sweep_status.csv")
 
         return write_folder(plan, self.scenario, fill)
 

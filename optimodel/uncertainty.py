@@ -325,14 +325,14 @@ class UncertaintyResult:
         """draws.parquet, price_quantiles.csv, price_sensitivity.csv and summary.json, staged and
         swapped in like every run folder (``outputs.write_folder``)."""
         from .outputs import FolderKind, plan_folder, write_folder
-        from .results import rounded
+        from .results import rounded, write_csv
 
         plan = plan or plan_folder(directory, FolderKind.uncertainty, reads=self.scenario.files)
 
         def fill(staging: Path) -> None:
             rounded(self.draws).to_parquet(staging / "draws.parquet", index=False)
-            rounded(self.quantiles).to_csv(staging / "price_quantiles.csv", index=False, lineterminator="\n")
-            rounded(self.sensitivity).to_csv(staging / "price_sensitivity.csv", index=False, lineterminator="\n")
+            write_csv(self.quantiles, staging / "price_quantiles.csv")
+            write_csv(self.sensitivity, staging / "price_sensitivity.csv")
             (staging / "summary.json").write_text(json.dumps(self.summary, indent=2) + "\n")
 
         return write_folder(plan, self.scenario.name, fill)
