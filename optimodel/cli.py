@@ -574,9 +574,22 @@ def configure_logging(verbose: bool) -> None:
     logging.captureWarnings(True)
 
 
+ONE_SOLVE_COMMANDS = frozenset({"solve", "validate", "check", "snapshot", "compare", "report", "data"})
+"""Commands that load, build or solve at most once and then end: they run without the cyclic
+garbage collector (see ``main``)."""
+
+
 def main(argv: list[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
     configure_logging(arguments.verbose)
+    collecting = gc.isenabled()
+    if arguments.command in ONE_SOLVE_COMMANDS:
+        # Importing pandas, Pyomo and pydantic makes about a million objects that live until
+        # exit; the collections they trigger rescan them all and cost 0.2 s of the default's
+        # 2.2 s (benchmarks/README.md). One solve makes no garbage worth collecting early (a
+        # Pyomo model too large to keep is collected explicitly, ``api.COLLECT_ABOVE_COLUMNS``),
+        # so these commands run without the collector. Sweeps and draws keep it: they loop.
+        gc.disable()
     try:
         return COMMANDS[arguments.command](arguments)
     except OptimodelError as error:
@@ -601,6 +614,9 @@ def main(argv: list[str] | None = None) -> int:
         from .outputs import unlock_all
 
         unlock_all()
+        # main() also runs inside other processes (tests, notebooks): leave the collector as found.
+        if collecting:
+            gc.enable()
 
 
 def run() -> None:

@@ -355,7 +355,16 @@ def _check_numbers(numbers: np.ndarray, blank: np.ndarray, cells: pd.Series, col
 
 def _normalised_gases(gases: pd.Series) -> pd.Series:
     """Gas names as the GWP table spells them, normalising each distinct name once."""
-    return gases.map({gas: normalise_gas(gas) for gas in gases.unique()})
+    codes, names = pd.factorize(gases)
+    normalised = pd.Index([normalise_gas(name) for name in names])
+    return pd.Series(normalised.take(codes).to_numpy(), index=gases.index) if len(codes) else gases
+
+
+def _categories(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Codes and distinct values of a text column: look-ups on 193,600 steps then touch only
+    their few thousand distinct names (firm ids) or handful (gases, options)."""
+    codes, uniques = pd.factorize(values, sort=True)
+    return codes, pd.Index(uniques)
 
 
 def _reject_duplicates(table: pd.DataFrame, keys: list[str], where: str, what: str) -> None:
@@ -625,9 +634,13 @@ def _held_through_lookahead(table: pd.DataFrame, scenario: Scenario) -> pd.DataF
 def _expand_steps(options: pd.DataFrame, years: tuple[int, ...], where: str) -> pd.DataFrame:
     """Rows with a blank year hold for every scenario year; rows for other years are dropped."""
     every_year = options["year"].isna()
-    expanded = options[every_year].drop(columns="year").merge(pd.DataFrame({"year": list(years)}), how="cross")
     specific = options[~every_year & options["year"].isin(years)]
-    steps = pd.concat([specific, expanded], ignore_index=True).sort_values("row", kind="stable")
+    if every_year.any():
+        expanded = options[every_year].drop(columns="year").merge(pd.DataFrame({"year": list(years)}), how="cross")
+        steps = pd.concat([specific, expanded], ignore_index=True).sort_values("row", kind="stable")
+    else:
+        # Every row names its year (the shipped tables): nothing to expand, already in row order.
+        steps = specific.copy()
     steps["year"] = steps["year"].astype(np.int64)
     # A step is one option of one gas at one firm in one year: a blank-year row and a specific row
     # for the same option would both claim it.
@@ -643,20 +656,34 @@ def _scale_steps(
     gwp: dict[str, float],
     scaling: Scaling,
 ) -> pd.DataFrame:
-    firm = firm_position.loc[steps["firm_id"]].to_numpy()
-    gas_gwp = steps["gas"].map(gwp).to_numpy()
+    firm_codes, firm_ids = _categories(steps["firm_id"])
+    firm = firm_position.loc[firm_ids].to_numpy()[firm_codes]
+    gas_codes, gases = _categories(steps["gas"])
+    gas_gwp = np.array([gwp[gas] for gas in gases], dtype=float)[gas_codes]
+    option_codes, options = _categories(steps["option"])
+    modelled_years = np.array(sorted(year_position), dtype=np.int64)
+    year_of = np.array([year_position[year] for year in modelled_years], dtype=np.int64)
+    year = year_of[np.searchsorted(modelled_years, steps["year"].to_numpy(dtype=np.int64))]
+    market = covered["market"].to_numpy()[firm]
+    cost = steps["cost_per_t"].to_numpy() / gas_gwp
+    row = steps["row"].to_numpy()
+    # Steps go to HiGHS in this order: grouped by market and year, cheapest first. Dual simplex
+    # then walks each year's merit order through memory in sequence: 0.54 s instead of 0.67 s on
+    # the default (benchmarks/README.md). The table row breaks ties, so the order is reproducible.
+    order = np.lexsort((row, cost, year, market))
     return pd.DataFrame(
         {
-            "firm": firm,
-            "sector": covered["sector"].to_numpy()[firm],
-            "market": covered["market"].to_numpy()[firm],
-            "year": steps["year"].map(year_position).to_numpy(dtype=np.int64),
-            "option": steps["option"].to_numpy(),
-            "gas": steps["gas"].to_numpy(),
-            "potential_scaled": scaling.to_model(steps["potential_t"].to_numpy() * gas_gwp),
-            "cost_per_tco2e": steps["cost_per_t"].to_numpy() / gas_gwp,
-            "output_loss_per_tco2e": steps["output_loss"].to_numpy() / gas_gwp,
-            "row": steps["row"].to_numpy(),
+            "firm": firm[order],
+            "sector": covered["sector"].to_numpy()[firm[order]],
+            "market": market[order],
+            "year": year[order],
+            # Categorical: a handful of names over 193,600 steps, grouped by code in the results.
+            "option": pd.Categorical.from_codes(option_codes[order], categories=options),
+            "gas": pd.Categorical.from_codes(gas_codes[order], categories=gases),
+            "potential_scaled": scaling.to_model(steps["potential_t"].to_numpy()[order] * gas_gwp[order]),
+            "cost_per_tco2e": cost[order],
+            "output_loss_per_tco2e": steps["output_loss"].to_numpy()[order] / gas_gwp[order],
+            "row": row[order],
         }
     )
 
@@ -664,23 +691,40 @@ def _scale_steps(
 def _cap_at_baselines(steps: pd.DataFrame, baselines: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Cap each step at its firm's baseline of the gas, and keep a baseline_limit row only where
     the steps of a firm-gas-year could together abate more than the baseline: elsewhere the row
-    could never bind, and dropping it keeps the LP small."""
-    keys = ["firm", "gas", "year"]
-    merged = steps.merge(baselines, on=keys, how="left")
-    baseline = merged["baseline_scaled"].fillna(0.0).to_numpy()
-    merged["potential_scaled"] = np.minimum(merged["potential_scaled"].to_numpy(), baseline)
-    totals = merged.groupby(keys, sort=True)["potential_scaled"].sum().rename("total_mt").reset_index()
-    totals = totals.merge(baselines, on=keys, how="left").fillna({"baseline_scaled": 0.0})
-    binding = totals[totals["total_mt"] > totals["baseline_scaled"] * (1 + BASELINE_LIMIT_ROUNDING)]
-    limits = binding[keys + ["baseline_scaled"]].reset_index(drop=True)
-    limits["limit"] = np.arange(len(limits), dtype=np.int64)
-    merged = merged.drop(columns="baseline_scaled").merge(limits[keys + ["limit"]], on=keys, how="left")
-    merged["limit"] = merged["limit"].fillna(-1).astype(np.int64)
-    # Steps go to HiGHS in this order: grouped by market and year, cheapest first. Dual simplex
-    # then walks each year's merit order through memory in sequence: 0.54 s instead of 0.67 s on
-    # the default (benchmarks/README.md). The table row breaks ties, so the order is reproducible.
-    merged = merged.sort_values(["market", "year", "cost_per_tco2e", "row"], kind="stable").reset_index(drop=True)
-    return merged, limits.drop(columns="limit")
+    could never bind, and dropping it keeps the LP small. Limits are numbered in firm, gas, year
+    order. Firm-gas-years are matched as integer keys (no merge of text columns)."""
+    step_gas_codes, step_gas_names = _categories(steps["gas"])
+    baseline_gas_codes, baseline_gas_names = _categories(baselines["gas"])
+    gases = np.array(sorted(set(step_gas_names) | set(baseline_gas_names)), dtype=object)
+    n_years = int(max(steps["year"].to_numpy().max(initial=0), baselines["year"].to_numpy().max(initial=0))) + 1
+
+    def keys(firm: np.ndarray, codes: np.ndarray, names: pd.Index, year: np.ndarray) -> np.ndarray:
+        gas = np.searchsorted(gases, names.to_numpy(dtype=object))[codes]
+        return (firm.astype(np.int64) * len(gases) + gas) * n_years + year.astype(np.int64)
+
+    baseline_keys = keys(baselines["firm"].to_numpy(), baseline_gas_codes, baseline_gas_names, baselines["year"].to_numpy())
+    order = np.argsort(baseline_keys, kind="stable")
+    sorted_keys, sorted_baselines = baseline_keys[order], baselines["baseline_scaled"].to_numpy()[order]
+    step_keys = keys(steps["firm"].to_numpy(), step_gas_codes, step_gas_names, steps["year"].to_numpy())
+    at = np.minimum(np.searchsorted(sorted_keys, step_keys), max(len(sorted_keys) - 1, 0))
+    found = (sorted_keys[at] == step_keys) if len(sorted_keys) else np.zeros(len(step_keys), dtype=bool)
+    baseline = np.where(found, sorted_baselines[at] if len(sorted_keys) else 0.0, 0.0)
+    potential = np.minimum(steps["potential_scaled"].to_numpy(), baseline)
+    unique_keys, first, inverse = np.unique(step_keys, return_index=True, return_inverse=True)
+    total = np.bincount(inverse, weights=potential, minlength=len(unique_keys))
+    binding = total > baseline[first] * (1 + BASELINE_LIMIT_ROUNDING)
+    limit_of_key = np.where(binding, np.cumsum(binding) - 1, -1)
+    capped = steps.assign(potential_scaled=potential, limit=limit_of_key[inverse].astype(np.int64))
+    bound_keys = unique_keys[binding]
+    limits = pd.DataFrame(
+        {
+            "firm": bound_keys // n_years // len(gases),
+            "gas": gases[(bound_keys // n_years) % len(gases)],
+            "year": bound_keys % n_years,
+            "baseline_scaled": baseline[first[binding]],
+        }
+    )
+    return capped, limits
 
 
 def _sector_years(

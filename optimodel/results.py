@@ -237,9 +237,11 @@ def _firm_table(data: ModelData, step_abatement: np.ndarray, step_cost: np.ndarr
     # Auctioned allowances are bought at the market price: the firm's free allocation is the rest.
     auctioned = issued * share[data.firms["sector"].to_numpy()[firm_index], year_index]
     allocation = issued - auctioned
-    market_names = np.array(data.markets, dtype=object)[data.firms["market"].to_numpy()[firm_index]]
+    firm_market = data.firms["market"].to_numpy()[firm_index]
+    market_names = np.array(data.markets, dtype=object)[firm_market]
     year_values = np.array(data.years)[year_index]
-    price = np.array([prices[(market, year)]["price"] for market, year in zip(market_names, year_values)])
+    market_year_price = np.array([[prices[(market, year)]["price"] for year in data.years] for market in data.markets])
+    price = market_year_price[firm_market, year_index]
     net_purchase = emissions - allocation
     return pd.DataFrame(
         {
@@ -273,31 +275,40 @@ def _option_table(data: ModelData, steps: pd.DataFrame, step_abatement: np.ndarr
     table = pd.DataFrame(
         {
             "sector": np.array(data.sectors, dtype=object)[steps["sector"].to_numpy()],
-            "option": steps["option"].to_numpy(),
-            "gas": steps["gas"].to_numpy(),
+            # Grouped by the steps' categorical codes (a handful of names), then spelled out.
+            "option": pd.Categorical(steps["option"]),
+            "gas": pd.Categorical(steps["gas"]),
             "year": np.array(data.years)[steps["year"].to_numpy()],
             "abatement_tco2e": step_abatement,
             "abatement_cost": step_cost,
         }
     )
     columns = ["sector", "option", "gas", "year"]
-    return table.groupby(columns, sort=True)[["abatement_tco2e", "abatement_cost"]].sum().reset_index()[OPTION_COLUMNS]
+    grouped = table.groupby(columns, sort=True, observed=True)[["abatement_tco2e", "abatement_cost"]].sum().reset_index()
+    for name in ("option", "gas"):
+        grouped[name] = grouped[name].astype(object).astype(str)
+    return grouped[OPTION_COLUMNS]
 
 
 def _market_table(solved: SolvedModel, firms: pd.DataFrame, prices: dict) -> pd.DataFrame:
     """One row per market-year: the contract's columns, then each registered family's own
     (``PolicyFamily.market_values``); a contract column no family fills is 0."""
     data = solved.data
-    totals = firms.groupby(["market", "year"])[["allocation_tco2e", "auctioned_tco2e", "emissions_tco2e"]].sum()
     keys = [(market, year) for market in data.markets for year in data.years]
-    index = pd.MultiIndex.from_tuples(keys, names=["market", "year"])
-    totals = totals.reindex(index, fill_value=0.0)
+    # firms.csv is firm-major with every modelled year per firm: its rows' market-years by position.
+    n_years = len(data.years)
+    market_year = np.repeat(data.firms["market"].to_numpy() * n_years, n_years) + np.tile(np.arange(n_years), len(data.firms))
+
+    def total(column: str) -> np.ndarray:
+        return np.bincount(market_year, weights=firms[column].to_numpy(), minlength=len(keys))
+
     price = np.array([prices[key]["price"] for key in keys])
+    auctioned = total("auctioned_tco2e")
     columns: dict[str, np.ndarray] = {
-        "issued_tco2e": (totals["allocation_tco2e"] + totals["auctioned_tco2e"]).to_numpy(),
-        "emissions_tco2e": totals["emissions_tco2e"].to_numpy(),
-        "auction_tco2e": totals["auctioned_tco2e"].to_numpy(),
-        "auction_revenue": totals["auctioned_tco2e"].to_numpy() * price,
+        "issued_tco2e": total("allocation_tco2e") + auctioned,
+        "emissions_tco2e": total("emissions_tco2e"),
+        "auction_tco2e": auctioned,
+        "auction_revenue": auctioned * price,
     }
     for family in FAMILIES:
         if family.market_values is not None:
