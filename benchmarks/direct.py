@@ -35,10 +35,12 @@ import numpy as np
 import pandas as pd
 
 import optimodel
-from optimodel.data import load_data
-from optimodel.gwp import resolve_gwp
+from optimodel.inputs.data import load_data
+from optimodel.inputs.gwp import resolve_gwp
 from optimodel.model import build_model
-from optimodel.solver import LpSolver, compile_model, quiet_highs
+from optimodel.solver.compiler import compile_model
+from optimodel.solver.highs import quiet_highs
+from optimodel.solver.session import LpSolver
 
 MT = 1.0e6
 """The direct build counts tonnes in Mt and money per tCO2e, so its objective is in M money."""

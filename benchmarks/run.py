@@ -185,7 +185,7 @@ def main() -> None:
         return
 
     import optimodel
-    from optimodel.solver import highs_version
+    from optimodel.solver.highs import highs_version
 
     record = {
         "date": time.strftime("%Y-%m-%d"),

@@ -13,9 +13,10 @@ import sys
 import time
 
 import optimodel
-from optimodel.data import load_data
+from optimodel.inputs.data import load_data
 from optimodel.model import build_model
-from optimodel.solver import _new_highs, compile_model
+from optimodel.solver.compiler import compile_model
+from optimodel.solver.session import _new_highs
 
 STRATEGIES = {
     "dual": {"solver": "simplex", "presolve": "off", "simplex_strategy": 1},

@@ -15,16 +15,16 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .version import __version__
+from optimodel.version import __version__
 
 _EXPORTS = {
     "InfeasibleError": ".errors",
     "InputError": ".errors",
     "OptimodelError": ".errors",
     "SolverError": ".errors",
-    "Result": ".results",
-    "Scenario": ".scenario",
-    "load_scenario": ".scenario",
+    "Result": ".results.tables",
+    "Scenario": ".inputs.scenario",
+    "load_scenario": ".inputs.scenario",
     "solve": ".api",
 }
 """Public name -> the module that defines it."""
@@ -42,10 +42,10 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from .api import solve
-    from .errors import InfeasibleError, InputError, OptimodelError, SolverError
-    from .results import Result
-    from .scenario import Scenario, load_scenario
+    from optimodel.api import solve
+    from optimodel.errors import InfeasibleError, InputError, OptimodelError, SolverError
+    from optimodel.inputs.scenario import Scenario, load_scenario
+    from optimodel.results.tables import Result
 
 
 def __getattr__(name: str) -> Any:

@@ -1,5 +1,5 @@
 """``python -m optimodel``: the same as the ``optimodel`` command."""
 
-from .cli import run
+from optimodel.cli import run
 
 run()

@@ -11,29 +11,24 @@ import time
 import numpy as np
 from pyomo.common.gc_manager import PauseGC
 
-from .cbam import cbam_exposure
-from .certificate import certify_lp, verify
-from .data import ModelData, load_data
-from .diagnose import constant_shortfalls, diagnose_infeasible, infeasible_lp_error, presolve_shortfalls, shortfall_error
-from .memory import check_building
-from .model import build_model
-from .model.build import FAMILIES
-from .model.registry import SolvedModel
-from .plausibility import InputWarning, WarningCode, data_warnings, emit, one_per_kind, scenario_warnings
-from .results import Result, make_result, objective_money
-from .rolling import limited, roll
-from .scenario import Scenario
-from .solver import (
-    CompiledLp,
-    ConstantRowInfeasible,
-    Infeasible,
-    LpSolution,
-    LpSolver,
-    compile_model,
-    prices_from_duals,
-    resolved_method,
-)
-from .version import __version__
+from optimodel.inputs.data import ModelData, load_data
+from optimodel.inputs.memory import check_building
+from optimodel.inputs.plausibility import InputWarning, WarningCode, data_warnings, emit, one_per_kind, scenario_warnings
+from optimodel.inputs.scenario import Scenario
+from optimodel.model import build_model
+from optimodel.model.build import FAMILIES
+from optimodel.model.lp import CompiledLp, LpSolution
+from optimodel.model.registry import SolvedModel
+from optimodel.results.cbam import cbam_exposure
+from optimodel.results.tables import Result, make_result, objective_money
+from optimodel.solver.certificate import certify_lp, verify
+from optimodel.solver.compiler import ConstantRowInfeasible, compile_model
+from optimodel.solver.diagnose import constant_shortfalls, diagnose_infeasible, infeasible_lp_error, presolve_shortfalls, shortfall_error
+from optimodel.solver.highs import resolved_method
+from optimodel.solver.prices import prices_from_duals
+from optimodel.solver.rolling import limited, roll
+from optimodel.solver.session import Infeasible, LpSolver
+from optimodel.version import __version__
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ try:
     from pathlib import Path
     from typing import NoReturn
 
-    from .errors import OptimodelError, one_line
+    from optimodel.errors import OptimodelError, one_line
 except KeyboardInterrupt:
     print(INTERRUPTED, file=sys.stderr)
     raise SystemExit(1) from None
@@ -37,7 +37,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    from .version import __version__
+    from optimodel.version import __version__
 
     parser = _Parser(prog="optimodel", description="China ETS abatement and allowance prices (Pyomo + HiGHS).")
     parser.add_argument("--version", action="version", version=f"optimodel {__version__}")
@@ -151,7 +151,7 @@ class StageBar:
 
 def _load_with_progress(scenario, max_memory, quiet: bool = False):
     """load_data with a progress bar over its stages."""
-    from .data import load_data
+    from optimodel.inputs.data import load_data
 
     bar = StageBar(LOAD_STAGES, "loading", quiet=quiet)
     try:
@@ -168,10 +168,10 @@ def _written(plan, what: str) -> str:
 def command_solve(arguments: argparse.Namespace) -> int:
     from pyomo.common.gc_manager import PauseGC
 
-    from .api import solve
-    from .memory import parse_size
-    from .outputs import FolderKind, plan_folder
-    from .scenario import load_scenario
+    from optimodel.api import solve
+    from optimodel.inputs.memory import parse_size
+    from optimodel.inputs.scenario import load_scenario
+    from optimodel.results.outputs import FolderKind, plan_folder
 
     max_memory = parse_size(arguments.max_memory) if arguments.max_memory else None
     scenario = load_scenario(arguments.scenario)
@@ -194,10 +194,10 @@ def command_solve(arguments: argparse.Namespace) -> int:
 
 
 def command_validate(arguments: argparse.Namespace) -> int:
-    from .api import input_warnings
-    from .memory import parse_size
-    from .plausibility import emit, sector_overview
-    from .scenario import load_scenario
+    from optimodel.api import input_warnings
+    from optimodel.inputs.memory import parse_size
+    from optimodel.inputs.plausibility import emit, sector_overview
+    from optimodel.inputs.scenario import load_scenario
 
     max_memory = parse_size(arguments.max_memory) if arguments.max_memory else None
     scenario = load_scenario(arguments.scenario)
@@ -216,14 +216,14 @@ def command_validate(arguments: argparse.Namespace) -> int:
 def command_sweep(arguments: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .api import input_warnings
-    from .data import load_data
-    from .distributed import check_scheduler_address
-    from .errors import InputError
-    from .outputs import FolderKind, plan_folder
-    from .plausibility import emit, identical_points_warning, one_per_kind, scenario_warnings
-    from .scenario import load_scenario
-    from .sweep import parse_assignment, run_sweep, sweep_points
+    from optimodel.api import input_warnings
+    from optimodel.errors import InputError
+    from optimodel.inputs.data import load_data
+    from optimodel.inputs.plausibility import emit, identical_points_warning, one_per_kind, scenario_warnings
+    from optimodel.inputs.scenario import load_scenario
+    from optimodel.results.outputs import FolderKind, plan_folder
+    from optimodel.workflows.distributed import check_scheduler_address
+    from optimodel.workflows.sweep import parse_assignment, run_sweep, sweep_points
 
     if arguments.workers < 1:
         raise InputError("--workers must be at least 1", key="--workers")
@@ -260,7 +260,7 @@ def command_sweep(arguments: argparse.Namespace) -> int:
 def _whole_numbers(text: str, option: str, allow_all: bool = False) -> list[int | None]:
     """The comma-separated values of ``option``; a value given twice is an input error (it would
     name two variants alike, whose tables could not be told apart)."""
-    from .errors import InputError
+    from optimodel.errors import InputError
 
     values: list[int | None] = []
     for part in text.split(","):
@@ -280,11 +280,11 @@ def _whole_numbers(text: str, option: str, allow_all: bool = False) -> list[int 
 def command_horizon(arguments: argparse.Namespace) -> int:
     from pyomo.common.gc_manager import PauseGC
 
-    from .horizon import Variant, lookahead_caps, study
-    from .outputs import FolderKind, plan_folder
-    from .plausibility import emit
-    from .results import write_csv
-    from .scenario import load_scenario
+    from optimodel.inputs.plausibility import emit
+    from optimodel.inputs.scenario import load_scenario
+    from optimodel.results.outputs import FolderKind, plan_folder
+    from optimodel.results.tables import write_csv
+    from optimodel.workflows.horizon import Variant, lookahead_caps, study
 
     scenario = load_scenario(arguments.scenario)
     plan = plan_folder(arguments.out or Path("runs") / f"{scenario.name}-horizon", FolderKind.horizon, reads=scenario.files)
@@ -293,7 +293,7 @@ def command_horizon(arguments: argparse.Namespace) -> int:
         ends = _whole_numbers(arguments.ends, "--ends")
         early = [year for year in ends if year is None or year < scenario.years[0]]
         if early:
-            from .errors import InputError
+            from optimodel.errors import InputError
 
             raise InputError(f"{early[0]} is before the scenario's first year {scenario.years[0]}", key="--ends")
         variants += [Variant(end_year=year) for year in ends]
@@ -316,7 +316,7 @@ def command_horizon(arguments: argparse.Namespace) -> int:
         (staging / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
 
     with PauseGC():
-        from .outputs import write_folder
+        from optimodel.results.outputs import write_folder
 
         write_folder(plan, scenario.name, fill)
     if not arguments.quiet:
@@ -335,14 +335,14 @@ def command_horizon(arguments: argparse.Namespace) -> int:
 def command_uncertainty(arguments: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .api import combined_hash, input_warnings
-    from .data import load_data
-    from .distributed import check_scheduler_address
-    from .errors import InputError
-    from .outputs import FolderKind, plan_folder, sibling_plan
-    from .plausibility import emit
-    from .scenario import load_scenario
-    from .uncertainty import factor_scopes, requested, run_uncertainty
+    from optimodel.api import combined_hash, input_warnings
+    from optimodel.errors import InputError
+    from optimodel.inputs.data import load_data
+    from optimodel.inputs.plausibility import emit
+    from optimodel.inputs.scenario import load_scenario
+    from optimodel.results.outputs import FolderKind, plan_folder, sibling_plan
+    from optimodel.workflows.distributed import check_scheduler_address
+    from optimodel.workflows.uncertainty import factor_scopes, requested, run_uncertainty
 
     if arguments.workers < 1:
         raise InputError("--workers must be at least 1", key="--workers")
@@ -395,10 +395,10 @@ def _print_quantiles(quantiles, currency: str) -> None:
 
 
 def command_check(arguments: argparse.Namespace) -> int:
-    from .api import solve
-    from .errors import InputError
-    from .scenario import load_scenario
-    from .testing import compare_prices, read_prices, tolerance_is_valid
+    from optimodel.api import solve
+    from optimodel.errors import InputError
+    from optimodel.inputs.scenario import load_scenario
+    from optimodel.testing import compare_prices, read_prices, tolerance_is_valid
 
     for option, value in (("--rtol", arguments.rtol), ("--atol", arguments.atol)):
         if not tolerance_is_valid(value):
@@ -424,18 +424,18 @@ def command_check(arguments: argparse.Namespace) -> int:
 
 def is_prices_table(path: Path) -> bool:
     """Whether ``path`` is a prices table optimodel wrote (its header is prices.csv's)."""
-    from .outputs import first_line
-    from .results import PRICE_COLUMNS
+    from optimodel.results.outputs import first_line
+    from optimodel.results.tables import PRICE_COLUMNS
 
     columns = first_line(path).split(",")
     return columns[: len(PRICE_COLUMNS)] == PRICE_COLUMNS and set(columns[len(PRICE_COLUMNS) :]) <= {"offset_price", "offset_spread"}
 
 
 def command_snapshot(arguments: argparse.Namespace) -> int:
-    from .api import solve
-    from .outputs import plan_file, write_file
-    from .results import write_csv
-    from .scenario import load_scenario
+    from optimodel.api import solve
+    from optimodel.inputs.scenario import load_scenario
+    from optimodel.results.outputs import plan_file, write_file
+    from optimodel.results.tables import write_csv
 
     scenario = load_scenario(arguments.scenario)
     target = plan_file(arguments.out, is_prices_table, "a prices table (prices.csv)", reads=scenario.files)
@@ -447,9 +447,9 @@ def command_snapshot(arguments: argparse.Namespace) -> int:
 
 
 def command_compare(arguments: argparse.Namespace) -> int:
-    from .compare import COMPARISON_KEY, compare_runs, format_prices
-    from .outputs import first_line, plan_file, write_file
-    from .results import write_csv
+    from optimodel.results.compare import COMPARISON_KEY, compare_runs, format_prices
+    from optimodel.results.outputs import first_line, plan_file, write_file
+    from optimodel.results.tables import write_csv
 
     target = None
     if arguments.out:
@@ -470,8 +470,8 @@ def command_compare(arguments: argparse.Namespace) -> int:
 
 
 def command_report(arguments: argparse.Namespace) -> int:
-    from .outputs import plan_file
-    from .report import is_report, write_report
+    from optimodel.results.outputs import plan_file
+    from optimodel.workflows.report import is_report, write_report
 
     folders = arguments.directories
     if len(folders) == 1:
@@ -486,10 +486,10 @@ def command_report(arguments: argparse.Namespace) -> int:
 
 
 def command_data(arguments: argparse.Namespace) -> int:
-    from .datasets.generate import write_instance
-    from .errors import InputError
-    from .memory import check_generating
-    from .outputs import FolderKind, plan_folder
+    from optimodel.datasets.generate import write_instance
+    from optimodel.errors import InputError
+    from optimodel.inputs.memory import check_generating
+    from optimodel.results.outputs import FolderKind, plan_folder
 
     if arguments.firms < 4:
         raise InputError("--firms must be at least 4 (one firm per sector)", key="--firms")
@@ -611,7 +611,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: internal failure: {type(error).__name__}: {error}", file=sys.stderr)
         return 1
     finally:
-        from .outputs import unlock_all
+        from optimodel.results.outputs import unlock_all
 
         unlock_all()
         # main() also runs inside other processes (tests, notebooks): leave the collector as found.

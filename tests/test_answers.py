@@ -268,7 +268,8 @@ def test_the_lock_is_on_the_folder_however_it_is_named(case: Path) -> None:
 
 
 def test_an_interrupted_uncertainty_run_leaves_the_earlier_run_and_names_the_new_folder(case: Path, monkeypatch, capsys) -> None:
-    from optimodel import cli, uncertainty
+    from optimodel import cli
+    from optimodel.workflows import uncertainty
 
     edit(case / SCENARIO, 'gwp = "AR5"', 'gwp = "AR5"\n' + UNCERTAIN)
     out = case / "out"
@@ -326,7 +327,7 @@ def test_generating_more_firms_than_memory_holds_is_refused_before_any_work(case
 
 def test_the_generation_estimate_follows_the_measured_figures() -> None:
     from optimodel.errors import InputError
-    from optimodel.memory import GENERATE_BASE_BYTES, GENERATE_BYTES_PER_FIRM, check_generating
+    from optimodel.inputs.memory import GENERATE_BASE_BYTES, GENERATE_BYTES_PER_FIRM, check_generating
 
     # Measured: 3,700 firms peaked at 0.25 GB and 200,000 at 2.63 GB; the estimate must cover both.
     for firms, measured in ((3700, 0.25 * 2**30), (200_000, 2.63 * 2**30)):

@@ -8,9 +8,10 @@ import pytest
 
 import optimodel
 from optimodel.api import result_for
-from optimodel.data import load_data
+from optimodel.inputs.data import load_data
 from optimodel.model import build_model
-from optimodel.solver import compile_model, solve_lp
+from optimodel.solver.compiler import compile_model
+from optimodel.solver.session import solve_lp
 
 
 @pytest.fixture
@@ -117,11 +118,11 @@ def swap_the_sign_convention(solution) -> None:
     ],
 )
 def test_a_corrupted_solver_output_is_refused(examples, tmp_path, monkeypatch, capsys, corrupt, expected):
-    import optimodel.solver
+    import optimodel.solver.highs
     from optimodel.cli import main
 
-    real = optimodel.solver.quiet_highs
-    monkeypatch.setattr(optimodel.solver, "quiet_highs", lambda: CorruptedHighs(real(), corrupt))
+    real = optimodel.solver.highs.quiet_highs
+    monkeypatch.setattr(optimodel.solver.highs, "quiet_highs", lambda: CorruptedHighs(real(), corrupt))
     out = tmp_path / "out"
     assert main(["solve", str(examples / "two-firms.toml"), "--out", str(out)]) == 1
     error = capsys.readouterr().err.strip()
@@ -131,11 +132,11 @@ def test_a_corrupted_solver_output_is_refused(examples, tmp_path, monkeypatch, c
 
 
 def test_the_same_wrapper_without_corruption_passes(examples, tmp_path, monkeypatch):
-    import optimodel.solver
+    import optimodel.solver.highs
     from optimodel.cli import main
 
-    real = optimodel.solver.quiet_highs
-    monkeypatch.setattr(optimodel.solver, "quiet_highs", lambda: CorruptedHighs(real(), lambda solution: None))
+    real = optimodel.solver.highs.quiet_highs
+    monkeypatch.setattr(optimodel.solver.highs, "quiet_highs", lambda: CorruptedHighs(real(), lambda solution: None))
     assert main(["-q", "solve", str(examples / "two-firms.toml"), "--out", str(tmp_path / "out")]) == 0
 
 
@@ -153,7 +154,7 @@ def test_a_raw_dual_outside_its_interval_is_refused_before_clamping(solved):
 
 
 def verified(solved, change) -> None:
-    from optimodel.certificate import verify
+    from optimodel.solver.certificate import verify
 
     scenario, data, compiled, solution = solved
     result = result_for(*solved)

@@ -12,9 +12,9 @@ from builders import write_case
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 import optimodel
-from optimodel.compiler import standard_form
-from optimodel.data import load_data
+from optimodel.inputs.data import load_data
 from optimodel.model import build_model
+from optimodel.solver.compiler import standard_form
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "scenarios" / "examples"
 
@@ -89,7 +89,7 @@ def test_column_blocks_compile_to_the_lp_pyomo_makes_of_the_reference(scenario: 
     """The fast build (abatement as a column block, baseline limits as block rows) is the same LP
     as the reference formulation compiled by Pyomo: every column and row matched by its
     component and index, every bound, cost, right-hand side and coefficient equal."""
-    from optimodel.solver import compile_model
+    from optimodel.solver.compiler import compile_model
 
     data, loaded = loaded_case(scenario, tmp_path)
     fast_model = build_model(data, loaded)

@@ -6,8 +6,8 @@ import pytest
 from builders import write_case
 
 import optimodel
-from optimodel.data import load_data
-from optimodel.diagnose import presolve_shortfalls
+from optimodel.inputs.data import load_data
+from optimodel.solver.diagnose import presolve_shortfalls
 
 
 def two_year_case(tmp_path, caps: dict, market: dict | None = None):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from optimodel.data import SCHEMAS
+from optimodel.inputs.data import SCHEMAS
 from optimodel.model.formulation import FAMILIES, formulation_markdown
-from optimodel.results import FIRM_COLUMNS, MARKET_COLUMNS, OPTION_COLUMNS, PRICE_COLUMNS, SECTOR_COLUMNS
+from optimodel.results.tables import FIRM_COLUMNS, MARKET_COLUMNS, OPTION_COLUMNS, PRICE_COLUMNS, SECTOR_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,7 +48,7 @@ def test_formats_doc_documents_every_input_column():
 
 
 def test_every_scenario_field_has_a_docstring():
-    from optimodel import scenario as scenario_module
+    from optimodel.inputs import scenario as scenario_module
 
     # Every closed table of the scenario, found rather than listed, so a new one is covered.
     models = scenario_module._Closed.__subclasses__()
@@ -59,7 +59,7 @@ def test_every_scenario_field_has_a_docstring():
 
 
 def test_formats_doc_lists_every_warning_code():
-    from optimodel.plausibility import WarningCode
+    from optimodel.inputs.plausibility import WarningCode
 
     formats = (ROOT / "docs" / "formats.md").read_text()
     for code in WarningCode:

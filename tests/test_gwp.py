@@ -6,7 +6,7 @@ import pytest
 from builders import write_case
 
 import optimodel
-from optimodel.gwp import NAMED_GWP_SETS, GwpSet
+from optimodel.inputs.gwp import NAMED_GWP_SETS, GwpSet
 
 
 def smelter(tmp_path, gwp) -> optimodel.Result:

@@ -6,9 +6,10 @@ import pytest
 from builders import one_sector_case
 
 import optimodel
-from optimodel.data import load_data
+from optimodel.inputs.data import load_data
 from optimodel.model import build_model
-from optimodel.solver import compile_model, solve_lp
+from optimodel.solver.compiler import compile_model
+from optimodel.solver.session import solve_lp
 
 
 def price_table(result):

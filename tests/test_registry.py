@@ -156,8 +156,8 @@ def test_a_cap_only_the_tranches_make_feasible_is_feasible(registered, tmp_path)
 
 
 def test_a_shortfall_counts_the_tranches(registered, tmp_path):
-    from optimodel.data import load_data
-    from optimodel.diagnose import presolve_shortfalls
+    from optimodel.inputs.data import load_data
+    from optimodel.solver.diagnose import presolve_shortfalls
 
     scenario = optimodel.load_scenario(case(tmp_path, cap=5.0))
     assert presolve_shortfalls(load_data(scenario), scenario) == pytest.approx({("national", 2025): 5.0})
@@ -174,7 +174,7 @@ def test_the_family_is_documented(registered):
 
 
 def test_the_family_is_swept_warm_and_cold(registered, tmp_path):
-    from optimodel.sweep import parse_assignment, run_sweep
+    from optimodel.workflows.sweep import parse_assignment, run_sweep
 
     path = case(tmp_path, cap=65.0)
     # A cap is moved in the built LP (warm); a tranche's size rebuilds it (cold).

@@ -179,7 +179,7 @@ def test_a_trigger_table_must_start_by_the_first_year(tmp_path):
 
 
 def test_trigger_prices_tier_sizes_and_the_stock_are_swept_warm(tmp_path):
-    from optimodel.sweep import parse_assignment, run_sweep
+    from optimodel.workflows.sweep import parse_assignment, run_sweep
 
     path = reserve_case(tmp_path, {2025: 55.0, 2026: 55.0}, {"stock_tco2e": 15.0, "release": [(60.0, 20.0)]})
     sweep = run_sweep(
@@ -199,7 +199,7 @@ def test_trigger_prices_tier_sizes_and_the_stock_are_swept_warm(tmp_path):
         reserve["release"] = [{"price": float(values["markets.national.reserve.release.0.price"]),
                                "quantity_tco2e": float(values["markets.national.reserve.release.0.quantity_tco2e"])}]
         reserve["stock_tco2e"] = float(values["markets.national.reserve.stock_tco2e"])
-        from optimodel.scenario import derived_scenario
+        from optimodel.inputs.scenario import derived_scenario
 
         cold = optimodel.solve(derived_scenario(raw, base))
         assert intervals(point.result) == pytest.approx(intervals(cold)), values

@@ -27,7 +27,7 @@ def test_a_cap_path_gives_the_caps_written_out(tmp_path):
 
 
 def test_a_cap_path_is_swept_warm_and_continues_into_the_look_ahead(tmp_path):
-    from optimodel.sweep import parse_assignment, run_sweep
+    from optimodel.workflows.sweep import parse_assignment, run_sweep
 
     sector = {"cap_tco2e": {"2025": 70.0}, "cap_path": {"from_year": 2026, "start_tco2e": 60.0, "decline": 0.0}}
     path = two_firms(tmp_path, [2025, 2026, 2027], {}, {"lookahead_years": 1}, sector=sector)
@@ -141,7 +141,7 @@ def test_the_default_per_firm_term_is_ten_thousand_tonnes(tmp_path):
 
 
 def test_bank_limits_are_swept_warm(tmp_path):
-    from optimodel.sweep import parse_assignment, run_sweep
+    from optimodel.workflows.sweep import parse_assignment, run_sweep
 
     path = two_firms(tmp_path, [2025, 2026, 2027], CAPS)
     sweep = run_sweep(path, [parse_assignment("markets.national.bank_limit_tco2e=10,1000")])

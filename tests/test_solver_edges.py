@@ -11,9 +11,10 @@ import pytest
 from builders import one_sector_case, write_case
 
 import optimodel
-from optimodel.data import load_data
+from optimodel.inputs.data import load_data
 from optimodel.model import build_model
-from optimodel.solver import compile_model, solve_elastic
+from optimodel.solver.compiler import compile_model
+from optimodel.solver.diagnose import solve_elastic
 
 
 def nothing_to_abate(folder, cap: float):
@@ -67,13 +68,13 @@ class StoppedHighs:
 
 
 def test_a_diagnosis_that_does_not_finish_is_an_error_not_no_shortfall(tmp_path, monkeypatch):
-    import optimodel.solver
+    import optimodel.solver.highs
 
     path = one_sector_case(tmp_path, {"A": 100.0}, [("A", 30.0, 10.0)], cap=50.0)
     scenario = optimodel.load_scenario(path)
     compiled = compile_model(build_model(load_data(scenario), scenario))
-    real = optimodel.solver.quiet_highs
-    monkeypatch.setattr(optimodel.solver, "quiet_highs", lambda: StoppedHighs(real()))
+    real = optimodel.solver.highs.quiet_highs
+    monkeypatch.setattr(optimodel.solver.highs, "quiet_highs", lambda: StoppedHighs(real()))
     with pytest.raises(optimodel.SolverError, match="the shortfall diagnosis ended Time limit reached"):
         solve_elastic(compiled, scenario)
 
@@ -93,7 +94,7 @@ def test_pdlp_reports_primal_duals_and_objective_of_one_solve(examples, tmp_path
 def test_a_warm_sweep_moving_a_dropped_row_reports_infeasible(tmp_path):
     # The market row has no variable (nothing can abate), so the compiler drops it; a point
     # whose cap falls below the baseline is infeasible by 20 t, never "failed".
-    from optimodel.sweep import parse_assignment, run_sweep
+    from optimodel.workflows.sweep import parse_assignment, run_sweep
 
     path = nothing_to_abate(tmp_path, 100.0)
     sweep = run_sweep(path, [parse_assignment("sectors.power.cap_tco2e.2025=110,80")])

@@ -13,7 +13,7 @@ import pytest
 from builders import write_case
 
 import optimodel
-from optimodel.sweep import parse_assignment, run_sweep, sweep_points, warm_compatible
+from optimodel.workflows.sweep import parse_assignment, run_sweep, sweep_points, warm_compatible
 
 YEARS = [2025, 2026, 2027]
 
@@ -157,7 +157,7 @@ def kill_worker_once(base, chunk, progress=None, marker=None):
     """A chunk runner whose first call kills its worker process (as a crash or OOM kill would)."""
     import os
 
-    from optimodel.sweep import run_points
+    from optimodel.workflows.sweep import run_points
 
     if marker is not None and not os.path.exists(marker):
         open(marker, "w").close()
@@ -183,7 +183,7 @@ def test_a_dying_worker_loses_no_point(instruments_case, dask_cluster, tmp_path)
 
 
 def test_a_sequential_sweep_builds_the_lp_once(instruments_case, monkeypatch):
-    import optimodel.sweep as sweep_module
+    import optimodel.workflows.sweep as sweep_module
 
     built = []
     original = sweep_module.WarmSession.__init__

@@ -20,7 +20,7 @@ import pytest
 from builders import one_sector_case, run_cli
 
 import optimodel
-from optimodel.uncertainty import multipliers, quantile_standard_error, run_uncertainty
+from optimodel.workflows.uncertainty import multipliers, quantile_standard_error, run_uncertainty
 
 FACTORS_LOGNORMAL = [{"target": "cost", "distribution": "lognormal", "sigma": 0.3}]
 
@@ -31,7 +31,7 @@ def case(folder: Path, steps: list[tuple[str, float, float]], cap: float, factor
     return one_sector_case(folder, {"F1": 100.0}, steps, cap, extra=extra)
 
 
-def solve_draws(path: Path, **options) -> optimodel.uncertainty.UncertaintyResult:
+def solve_draws(path: Path, **options) -> optimodel.workflows.uncertainty.UncertaintyResult:
     return run_uncertainty(optimodel.load_scenario(path), **options)
 
 
@@ -141,7 +141,7 @@ def test_a_draw_does_not_depend_on_the_draws_solved_before_it(tmp_path):
 
 
 def test_a_draws_multipliers_do_not_depend_on_the_number_of_draws():
-    scenario_options = optimodel.scenario.UncertaintyOptions.model_validate(
+    scenario_options = optimodel.inputs.scenario.UncertaintyOptions.model_validate(
         {"factors": [{"target": "cost", "distribution": "lognormal", "sigma": 0.3},
                      {"target": "offsets", "distribution": "uniform", "low": 0.5, "high": 1.5}]}
     )
@@ -157,7 +157,8 @@ def test_draws_override_the_file_and_the_seed_changes_the_draws(tmp_path):
 
 
 def test_ctrl_c_keeps_the_finished_draws_and_says_so(tmp_path, monkeypatch, capsys):
-    from optimodel import cli, uncertainty
+    from optimodel import cli
+    from optimodel.workflows import uncertainty
 
     path = case(tmp_path, [("F1", 60.0, 50.0)], 70.0, FACTORS_LOGNORMAL, draws=40)
     real = uncertainty.solve_chunk

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..outputs import FolderPlan
+from optimodel.results.outputs import FolderPlan
 
 YEARS = tuple(range(2025, 2036))
 MIN_FIRM_TCO2E = 26_000.0
@@ -315,7 +315,7 @@ def write_instance(
     """Write an instance's tables and a ready-to-run scenario (expansion.toml's policy with caps
     for this instance) into ``folder``; return the scenario path. The folder is new or replaces
     an earlier generated one, and only once complete (``outputs.write_folder``)."""
-    from ..outputs import FolderKind, plan_folder, write_folder
+    from optimodel.results.outputs import FolderKind, plan_folder, write_folder
 
     plan = plan or plan_folder(folder, FolderKind.dataset)
     dataset = generate(firms=firms, seed=seed)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pyomo.core as pyo
 
-from ..data import ModelData
-from ..scenario import Scenario
-from .registry import DiagnosisBounds, DrawMove, PolicyFamily, SolvedModel
-from .terms import BlockRow, group_positions
+from optimodel.inputs.data import ModelData
+from optimodel.inputs.scenario import Scenario
+from optimodel.model.registry import DiagnosisBounds, DrawMove, PolicyFamily, SolvedModel
+from optimodel.model.terms import BlockRow, group_positions
 
 
 def add_abatement(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario) -> None:

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pyomo.core as pyo
 
-from ..data import ModelData
-from ..scenario import MarketPolicy, Scenario
-from .registry import DiagnosisBounds, PolicyFamily, SolvedModel, WarmMove
+from optimodel.inputs.data import ModelData
+from optimodel.inputs.scenario import MarketPolicy, Scenario
+from optimodel.model.registry import DiagnosisBounds, PolicyFamily, SolvedModel, WarmMove
 
 
 def add_banking(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario) -> None:
@@ -175,7 +175,7 @@ def _warm_move(move: WarmMove) -> None:
 
 def _result_warnings(solved: SolvedModel, result) -> list:
     """A bank limit looser than the per-firm rule it stands for, given the solution's net sales."""
-    from ..plausibility import InputWarning, WarningCode
+    from optimodel.inputs.plausibility import InputWarning, WarningCode
 
     policies = solved.scenario.market_policies()
     markets = result.markets

@@ -9,11 +9,11 @@ from __future__ import annotations
 import pyomo.core as pyo
 from pyomo.common.gc_manager import PauseGC
 
-from ..data import ModelData
-from ..scenario import Scenario
-from . import abatement, allocation, banking, collar, market, objective, offsets, reserve
-from .registry import FAMILIES
-from .sets import add_sets
+from optimodel.inputs.data import ModelData
+from optimodel.inputs.scenario import Scenario
+from optimodel.model import abatement, allocation, banking, collar, market, objective, offsets, reserve
+from optimodel.model.registry import FAMILIES
+from optimodel.model.sets import add_sets
 
 FAMILIES.register(abatement.FAMILY)
 FAMILIES.register(allocation.FAMILY)

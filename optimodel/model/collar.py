@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pyomo.core as pyo
 
-from ..data import ModelData
-from ..scenario import Scenario
-from .registry import DiagnosisBounds, PolicyFamily, SolvedModel, WarmMove
+from optimodel.inputs.data import ModelData
+from optimodel.inputs.scenario import Scenario
+from optimodel.model.registry import DiagnosisBounds, PolicyFamily, SolvedModel, WarmMove
 
 
 def add_price_collar(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario) -> None:

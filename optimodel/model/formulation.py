@@ -6,7 +6,7 @@ import inspect
 import re
 import textwrap
 
-from .build import FAMILIES
+from optimodel.model.build import FAMILIES
 
 PREAMBLE = """# The optimisation model
 
@@ -35,9 +35,9 @@ tranched extra supply) in the test file alone and checks it end to end.
 Indices: $s$ an abatement step (one option of one firm in one year, a row of the options table),
 $f$ a firm, $g$ a gas, $k$ a sector, $m$ a market, $t$ a year, $o$ an offset supply step.
 Quantities are tCO2e through the scenario's GWP set, divided by one power of ten chosen per
-instance (`optimodel/units.py`); money is scaled by the same factor, so prices need no scaling.
+instance (`optimodel/inputs/units.py`); money is scaled by the same factor, so prices need no scaling.
 
-Duals become prices in exactly one place, `optimodel.solver.prices_from_duals`:
+Duals become prices in exactly one place, `optimodel.solver.prices.prices_from_duals`:
 price $= -y_{m,t} / \\delta_t$ where $y_{m,t} \\le 0$ is HiGHS's dual of `market_balance[m, t]`
 and $\\delta_t = (1+r)^{-(t-t_0)}$. Where the cap sits on a step of the cost curve the dual is not
 unique: `price_low` and `price_high` are the exact one-sided slopes of the optimal cost in the

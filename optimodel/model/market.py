@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pyomo.core as pyo
 
-from ..data import ModelData
-from ..scenario import Scenario
-from .registry import PolicyFamily
+from optimodel.inputs.data import ModelData
+from optimodel.inputs.scenario import Scenario
+from optimodel.model.registry import PolicyFamily
 
 
 def add_market_balance(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario) -> None:

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pyomo.core as pyo
 
-from ..data import ModelData
-from ..scenario import Scenario
-from .registry import DiagnosisBounds, DrawMove, PolicyFamily, SolvedModel
+from optimodel.inputs.data import ModelData
+from optimodel.inputs.scenario import Scenario
+from optimodel.model.registry import DiagnosisBounds, DrawMove, PolicyFamily, SolvedModel
 
 
 def add_offsets(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario) -> None:

@@ -23,15 +23,15 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
-from ..scenario import FAMILY_SECTIONS
+from optimodel.inputs.scenario import FAMILY_SECTIONS
 
 if TYPE_CHECKING:
     import pyomo.core as pyo
 
-    from ..data import ModelData
-    from ..plausibility import InputWarning
-    from ..scenario import Scenario
-    from ..solver import CompiledLp, LpSolution, LpSolver
+    from optimodel.inputs.data import ModelData
+    from optimodel.inputs.plausibility import InputWarning
+    from optimodel.inputs.scenario import Scenario
+    from optimodel.model.lp import CompiledLp, LpSolution
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,6 @@ class WarmMove:
     base_data: ModelData
     point_data: ModelData
     compiled: CompiledLp
-    solver: LpSolver
     row_upper: np.ndarray
     """The base LP's row upper bounds; families add their changes here (applied after all moved)."""
     cost: np.ndarray
@@ -148,7 +147,7 @@ def shift_ledger(compiled: CompiledLp, row_upper: np.ndarray, ledger: str, chang
 @dataclass
 class DrawMove:
     """What one Monte Carlo draw asks of the families: scale numbers of the built LP in place
-    (``optimodel.uncertainty``). Every array starts as the base LP's; families overwrite what
+    (``optimodel.workflows.uncertainty``). Every array starts as the base LP's; families overwrite what
     their multipliers reach, always from the base values, so a draw never depends on the last."""
 
     data: ModelData

@@ -18,12 +18,12 @@ import numpy as np
 import pandas as pd
 import pyomo.core as pyo
 
-from ..data import ModelData
-from ..scenario import Scenario
-from .registry import DiagnosisBounds, PolicyFamily, SolvedModel, WarmMove, family_data
+from optimodel.inputs.data import ModelData
+from optimodel.inputs.scenario import Scenario
+from optimodel.model.registry import DiagnosisBounds, PolicyFamily, SolvedModel, WarmMove, family_data
 
 if TYPE_CHECKING:
-    from ..plausibility import InputWarning
+    from optimodel.inputs.plausibility import InputWarning
 
 RELEASE, INTAKE = "release", "intake"
 
@@ -261,7 +261,7 @@ def _warm_move(move: WarmMove) -> None:
 def _result_warnings(solved: SolvedModel, result) -> list[InputWarning]:
     """Intake while the price is above its trigger: the stock binds later (see ``add_reserve``)."""
     # Imported here: plausibility reads the model package, which registers this family.
-    from ..plausibility import InputWarning, WarningCode
+    from optimodel.inputs.plausibility import InputWarning, WarningCode
 
     reserve: ReserveData | None = family_data(FAMILY, solved.scenario, solved.data)
     if reserve is None or reserve.tiers.empty:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pyomo.core as pyo
 
-from ..data import ModelData
-from .terms import ModelTerms
+from optimodel.inputs.data import ModelData
+from optimodel.model.terms import ModelTerms
 
 
 def add_sets(model: pyo.ConcreteModel, data: ModelData, materialise: bool = False) -> None:

@@ -32,9 +32,11 @@ import time
 
 import numpy as np
 
-from .data import ModelData
-from .scenario import Scenario
-from .solver import INFINITY, CompiledLp, Infeasible, LpSolver, prices_from_duals
+from optimodel.inputs.data import ModelData
+from optimodel.inputs.scenario import Scenario
+from optimodel.model.lp import INFINITY, CompiledLp
+from optimodel.solver.prices import prices_from_duals
+from optimodel.solver.session import Infeasible, LpSolver
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +63,8 @@ def roll(compiled: CompiledLp, solver: LpSolver, scenario: Scenario, data: Model
     """Solve the windows in turn on ``solver`` (see the module docstring) and leave it with every
     bank fixed at the windows' decisions and every row as built. Raises ``InfeasibleError``
     naming the market-years of the first window that cannot be met."""
-    from .certificate import certify_lp
-    from .diagnose import infeasible_lp_error
+    from optimodel.solver.certificate import certify_lp
+    from optimodel.solver.diagnose import infeasible_lp_error
 
     started = time.perf_counter()
     years = data.years
@@ -127,7 +129,7 @@ def _see_window(solver, balance, banks, decided, years, first, last, built_rows,
 
 def _carried_columns(compiled: CompiledLp) -> list[tuple[int, int]]:
     """(column, year) of every registered family's ``window_decided`` variables."""
-    from .model.build import FAMILIES
+    from optimodel.model.build import FAMILIES
 
     return [
         (column, int(index[1]))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .errors import InputError, OptimodelError
+from optimodel.errors import InputError, OptimodelError
 
 BYTES_PER_COLUMN = 1800
 BASE_BYTES = 350 * 2**20

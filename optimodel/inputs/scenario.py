@@ -17,8 +17,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
-from .errors import InputError
-from .gwp import GwpSet, normalise_gas
+from optimodel.errors import InputError
+from optimodel.inputs.gwp import GwpSet, normalise_gas
 
 DEFAULT_MARKET = "national"
 FAMILY_SECTIONS: dict[str, tuple[str, type[BaseModel]]] = {}

@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data import ModelData
-from .model.allocation import firm_allocation
-from .model.build import FAMILIES
-from .model.registry import SolvedModel
-from .outputs import FolderKind, FolderPlan, plan_folder, write_folder
-from .solver import CompiledLp, LpSolution
+from optimodel.inputs.data import ModelData
+from optimodel.model.allocation import firm_allocation
+from optimodel.model.build import FAMILIES
+from optimodel.model.lp import CompiledLp, LpSolution
+from optimodel.model.registry import SolvedModel
+from optimodel.results.outputs import FolderKind, FolderPlan, plan_folder, write_folder
 
 PRICE_COLUMNS = ["market", "year", "price", "price_low", "price_high"]
 MARKET_COLUMNS = [

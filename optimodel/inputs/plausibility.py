@@ -16,7 +16,7 @@ from enum import Enum
 import numpy as np
 import pandas as pd
 
-from .errors import readable_tco2e
+from optimodel.errors import readable_tco2e
 
 log = logging.getLogger("optimodel.warnings")
 

@@ -12,8 +12,8 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from .errors import InputError
-from .scenario import Scenario
+from optimodel.errors import InputError
+from optimodel.inputs.scenario import Scenario
 
 SCHEDULER_PROTOCOLS = ("tcp", "tls", "inproc", "ucx", "ws", "wss")
 """Dask's address schemes; an address without one is taken as tcp, as Dask does."""

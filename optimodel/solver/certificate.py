@@ -32,13 +32,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .data import ModelData
-from .errors import SolverError
-from .model.build import FAMILIES
-from .model.registry import SolvedModel
-from .scenario import Scenario
-from .solver import CompiledLp, LpSolution
-from .tolerances import CERTIFICATE as RELATIVE
+from optimodel.errors import SolverError
+from optimodel.inputs.data import ModelData
+from optimodel.inputs.scenario import Scenario
+from optimodel.model.build import FAMILIES
+from optimodel.model.lp import CompiledLp, LpSolution
+from optimodel.model.registry import SolvedModel
+from optimodel.tolerances import CERTIFICATE as RELATIVE
 
 SHOWN_PLACES = 3
 """How many offending rows or columns a refusal names."""

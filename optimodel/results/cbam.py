@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .scenario import CbamDeduction, CbamPolicy, Scenario
+from optimodel.inputs.scenario import CbamDeduction, CbamPolicy, Scenario
 
 CBAM_COLUMNS = [
     "sector", "year", "exported_tco2e", "charged_share", "eu_price", "china_price", "paid_share",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import InputError
+from optimodel.errors import InputError
 
 PRICE_METRICS = ["price", "price_low", "price_high"]
 SECTOR_METRICS = ["abatement_tco2e", "emissions_tco2e", "abatement_cost"]

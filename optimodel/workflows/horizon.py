@@ -9,7 +9,7 @@ import dataclasses
 
 import pandas as pd
 
-from .scenario import Scenario
+from optimodel.inputs.scenario import Scenario
 
 HORIZON_COLUMNS = ["end_year", "foresight", "market", "year", "price", "price_low", "price_high"]
 """horizon.csv (contract section 11): one row per variant, market and reported year."""
@@ -44,7 +44,7 @@ class Variant:
 
 def variant_scenario(scenario: Scenario, variant: Variant) -> Scenario:
     """The scenario cut at (or looking ahead to) ``variant.end_year``, or with its foresight."""
-    from .scenario import derived_scenario
+    from optimodel.inputs.scenario import derived_scenario
 
     raw = copy.deepcopy(scenario.resolved)
     horizon = dict(raw.get("horizon", {}))
@@ -82,9 +82,9 @@ class HorizonStudy:
 
 def study(scenario: Scenario, variants: list[Variant]) -> HorizonStudy:
     """Solve every variant (see ``optimodel horizon``) and compare them."""
-    from .api import solve
-    from .data import load_data
-    from .plausibility import InputWarning, WarningCode
+    from optimodel.api import solve
+    from optimodel.inputs.data import load_data
+    from optimodel.inputs.plausibility import InputWarning, WarningCode
 
     frames: list[pd.DataFrame] = []
     summaries: dict[str, dict] = {}

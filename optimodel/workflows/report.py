@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from optimodel.errors import InputError
 
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#7f7f7f"]
 
@@ -66,8 +66,8 @@ def _mac_figure(run: Path, prices: pd.DataFrame):
     copy of its inputs, with the market's clearing price."""
     import plotly.graph_objects as go
 
-    from .data import load_data
-    from .scenario import load_scenario
+    from optimodel.inputs.data import load_data
+    from optimodel.inputs.scenario import load_scenario
 
     scenario = load_scenario(run / "scenario.toml")
     data = load_data(scenario)
@@ -231,7 +231,7 @@ def _horizon_page(directory: Path) -> str:
         summary = json.loads((directory / "summary.json").read_text())
     except (OSError, ValueError, pd.errors.ParserError) as error:
         raise InputError(f"cannot read the horizon study ({error})", file=str(directory)) from None
-    from .horizon import Variant
+    from optimodel.workflows.horizon import Variant
 
     table["variant"] = [Variant.from_row(end, foresight).label for end, foresight in zip(table["end_year"], table["foresight"])]
     figure = go.Figure()
@@ -455,7 +455,7 @@ def is_report(path: Path) -> bool:
 def write_report(directory: Path | list[Path], out: Path) -> Path:
     """Write the page atomically. A page written into a run folder is recorded in its marker, so
     that the folder can still be replaced by a later run."""
-    from .outputs import record_in_run_folder, write_file
+    from optimodel.results.outputs import record_in_run_folder, write_file
 
     page = build_report(directory)
     write_file(Path(out), lambda path: path.write_text(page, encoding="utf-8"))

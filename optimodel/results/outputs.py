@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
 
-from .errors import InputError, display_path
+from optimodel.errors import InputError, display_path
 
 log = logging.getLogger(__name__)
 
@@ -280,7 +280,7 @@ def _remove_empty(folders: list[Path]) -> None:
 
 def marker_content(kind: FolderKind, scenario: str, files: list[str]) -> dict:
     """The marker's JSON: who wrote the folder, when, and what it holds."""
-    from .version import __version__
+    from optimodel.version import __version__
 
     return {
         "optimodel_version": __version__,

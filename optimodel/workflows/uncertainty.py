@@ -33,9 +33,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .data import ModelData
-from .errors import InputError
-from .scenario import Distribution, FactorTarget, Scenario, UncertaintyFactor, UncertaintyOptions
+from optimodel.errors import InputError
+from optimodel.inputs.data import ModelData
+from optimodel.inputs.scenario import Distribution, FactorTarget, Scenario, UncertaintyFactor, UncertaintyOptions
 
 log = logging.getLogger(__name__)
 
@@ -128,9 +128,10 @@ class DrawSession:
     """One built LP of the scenario, solved once as given, that draws are re-solved on."""
 
     def __init__(self, scenario: Scenario) -> None:
-        from .data import load_data
-        from .model import build_model
-        from .solver import Infeasible, LpSolver, compile_model
+        from optimodel.inputs.data import load_data
+        from optimodel.model import build_model
+        from optimodel.solver.compiler import compile_model
+        from optimodel.solver.session import Infeasible, LpSolver
 
         started = time.perf_counter()
         _keep_freed_memory()
@@ -173,13 +174,14 @@ class DrawSession:
 
     def solve(self, draw: int, values: np.ndarray) -> list[dict]:
         """The draws.parquet rows of one draw: one per market and reported year."""
-        from .certificate import certify_lp
-        from .errors import InfeasibleError
-        from .model.build import FAMILIES
-        from .model.registry import DrawMove, SolvedModel
-        from .results import objective_money
-        from .rolling import limited, roll
-        from .solver import Infeasible, SolverError, prices_from_duals
+        from optimodel.errors import InfeasibleError, SolverError
+        from optimodel.model.build import FAMILIES
+        from optimodel.model.registry import DrawMove, SolvedModel
+        from optimodel.results.tables import objective_money
+        from optimodel.solver.certificate import certify_lp
+        from optimodel.solver.prices import prices_from_duals
+        from optimodel.solver.rolling import limited, roll
+        from optimodel.solver.session import Infeasible
 
         data, compiled, solver = self.data, self.compiled, self.solver
         step_cost = np.ones(len(data.steps))
@@ -324,8 +326,8 @@ class UncertaintyResult:
     def write(self, directory: str | Path, plan=None) -> Path:
         """draws.parquet, price_quantiles.csv, price_sensitivity.csv and summary.json, staged and
         swapped in like every run folder (``outputs.write_folder``)."""
-        from .outputs import FolderKind, plan_folder, write_folder
-        from .results import rounded, write_csv
+        from optimodel.results.outputs import FolderKind, plan_folder, write_folder
+        from optimodel.results.tables import rounded, write_csv
 
         plan = plan or plan_folder(directory, FolderKind.uncertainty, reads=self.scenario.files)
 
@@ -357,7 +359,7 @@ def refuse_families_without_draw_moves() -> None:
     """``InputError`` (exit 2) naming every registered family that can neither move its numbers
     for a draw (``draw_move``) nor says that none of them depends on a draw (``draw_neutral``):
     its draws would silently keep the base numbers, so none is solved."""
-    from .model.build import FAMILIES
+    from optimodel.model.build import FAMILIES
 
     missing = [family.name for family in FAMILIES if family.draw_move is None and not family.draw_neutral]
     if missing:
@@ -428,7 +430,7 @@ def _run_chunks(chunks: list, workers: int, scheduler: str | None):
 
 
 def _run_on_dask(scheduler: str, chunks: list):
-    from .distributed import connect
+    from optimodel.workflows.distributed import connect
 
     client = connect(scheduler)
     from distributed import as_completed
@@ -538,8 +540,8 @@ def price_sensitivity(table: pd.DataFrame, options: UncertaintyOptions) -> pd.Da
 
 def summarise(result: UncertaintyResult) -> None:
     """Quantiles, sensitivity and summary.json; the infeasible draws as a warning."""
-    from .plausibility import InputWarning, WarningCode, emit
-    from .version import __version__
+    from optimodel.inputs.plausibility import InputWarning, WarningCode, emit
+    from optimodel.version import __version__
 
     options = result.scenario.uncertainty or UncertaintyOptions()
     result.quantiles = price_quantiles(result.draws, result.scenario)

@@ -16,6 +16,7 @@ through Pyomo's own ``generate_standard_repn``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,62 +24,16 @@ from typing import Any
 import numpy as np
 import pyomo.core as pyo
 from pyomo.common.errors import InfeasibleConstraintException
+from pyomo.common.gc_manager import PauseGC
 from pyomo.core.expr.numeric_expr import LinearExpression
 from pyomo.repn.standard_repn import generate_standard_repn
 
+from optimodel.model.lp import INFINITY, CompiledLp, CscMatrix
+
+log = logging.getLogger(__name__)
+
 LESS_EQUAL, EQUAL, GREATER_EQUAL = 1, 0, -1
 """Row senses, as Pyomo's mixed form numbers them."""
-
-
-@dataclass(frozen=True)
-class CscMatrix:
-    """A sparse matrix in compressed sparse column form, as HiGHS takes it.
-
-    numpy only: importing scipy next to Pyomo makes Pyomo import scipy.stats (0.5 s of every
-    command's start-up) for nothing this model uses."""
-
-    shape: tuple[int, int]
-    indptr: np.ndarray
-    """Column j's entries are ``indices[indptr[j]:indptr[j + 1]]`` (rows) and the same slice of ``data``."""
-    indices: np.ndarray
-    data: np.ndarray
-
-    @classmethod
-    def from_entries(cls, rows: np.ndarray, columns: np.ndarray, values: np.ndarray, shape: tuple[int, int]) -> CscMatrix:
-        """From (row, column, value) entries; entries at the same (row, column) are summed (a
-        column block's column may reach one row through two ledgers)."""
-        order = np.lexsort((rows, columns))
-        rows, columns, values = rows[order].astype(np.int64), columns[order].astype(np.int64), values[order].astype(float)
-        if len(rows) > 1:
-            repeated = (rows[1:] == rows[:-1]) & (columns[1:] == columns[:-1])
-            if repeated.any():
-                first = np.concatenate(([True], ~repeated))
-                group = np.cumsum(first) - 1
-                values = np.bincount(group, weights=values)
-                rows, columns = rows[first], columns[first]
-        counts = np.bincount(columns, minlength=shape[1])
-        indptr = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
-        return cls(shape, indptr, rows, values)
-
-    @property
-    def nnz(self) -> int:
-        return int(len(self.data))
-
-    def _entry_columns(self) -> np.ndarray:
-        return np.repeat(np.arange(self.shape[1]), np.diff(self.indptr))
-
-    def dot(self, x: np.ndarray) -> np.ndarray:
-        """A x."""
-        return np.bincount(self.indices, weights=self.data * x[self._entry_columns()], minlength=self.shape[0])
-
-    def transpose_dot(self, y: np.ndarray) -> np.ndarray:
-        """A^T y."""
-        return np.bincount(self._entry_columns(), weights=self.data * y[self.indices], minlength=self.shape[1])
-
-    def toarray(self) -> np.ndarray:
-        dense = np.zeros(self.shape)
-        dense[self.indices, self._entry_columns()] = self.data
-        return dense
 
 
 @dataclass(frozen=True)
@@ -252,3 +207,71 @@ def standard_form(model: pyo.ConcreteModel) -> StandardForm:
         column_of=columns.lookup, block_columns=block_columns, block_rows=block_rows,
         block_upper=np.concatenate([block.upper for block in blocks]) if blocks else np.zeros(0),
     )
+
+
+class ConstantRowInfeasible(Exception):
+    """A market row without any variable cannot be met (raised by the compiler)."""
+
+
+def compile_model(model: pyo.ConcreteModel) -> CompiledLp:
+    """Compile the Pyomo model to matrices (one formulation, no second builder). The variables
+    and rows of every registered family are mapped to their positions by component and index."""
+    # As in build_model: compiling makes many objects and no cycles worth collecting.
+    with PauseGC():
+        return _compile(model)
+
+
+def _compile(model: pyo.ConcreteModel) -> CompiledLp:
+    try:
+        info = standard_form(model)
+    except InfeasibleConstraintException as exc:
+        raise ConstantRowInfeasible(str(exc)) from None
+    n_rows, n_cols = info.A.shape
+    column_of = info.column_of
+    bounds = np.array([var.bounds for var in info.columns], dtype=float).reshape(-1, 2)
+    col_lower = np.concatenate((np.where(np.isnan(bounds[:, 0]), -INFINITY, bounds[:, 0]), np.zeros(len(info.block_upper))))
+    col_upper = np.concatenate((np.where(np.isnan(bounds[:, 1]), INFINITY, bounds[:, 1]), info.block_upper))
+    rhs = np.asarray(info.rhs, dtype=float)
+    sense = np.array([multiplier for _, multiplier in info.rows], dtype=int)
+    row_lower = np.where(sense == 1, -INFINITY, rhs)
+    row_upper = np.where(sense == -1, INFINITY, rhs)
+    row_of = {id(constraint): position for position, (constraint, _) in enumerate(info.rows) if constraint is not None}
+    compiled = CompiledLp(
+        cost=info.c,
+        offset=info.offset,
+        col_lower=col_lower,
+        col_upper=col_upper,
+        row_lower=row_lower,
+        row_upper=row_upper,
+        matrix=info.A,
+    )
+    # Every variable and row component is mapped by its name, whichever family declared it;
+    # a column block's column k is its index k.
+    for name, start in info.block_columns.items():
+        size = len(model.terms.blocks[name].upper)
+        compiled.columns[name] = dict(zip(range(size), range(start, start + size)))
+    compiled.rows.update(info.block_rows)
+    for component in model.component_objects(pyo.Var, descend_into=True):
+        found = column_of(list(component.values()))
+        compiled.columns[component.local_name] = {
+            index: position for index, position in zip(component.keys(), found.tolist()) if position >= 0
+        }
+    for component in model.component_objects(pyo.Constraint, descend_into=True):
+        name = component.local_name
+        compiled.rows[name] = {index: row_of[id(row)] for index, row in component.items() if id(row) in row_of}
+        compiled.constant_rows[name] = {
+            index: float(pyo.value(row.upper) - pyo.value(row.body))
+            for index, row in component.items()
+            if id(row) not in row_of and row.active and row.upper is not None
+        }
+    # The lists the compiler read are not needed again (a second compile, for the diagnosis, reads
+    # the expressions themselves): holding them would only add to peak memory.
+    model.terms.recorded.clear()
+    for row_name, index, ledger, key, scale in model.terms.dependents:
+        position = compiled.rows.get(row_name, {}).get(index)
+        if position is None:
+            compiled.ledger_dropped.add((ledger, key))
+        else:
+            compiled.ledger_rows.setdefault((ledger, key), []).append((position, scale))
+    return compiled
+

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import math
 
+import highspy
+import numpy as np
 import pyomo.core as pyo
 
-from .data import ModelData
-from .errors import InfeasibleError, Shortfall
-from .model.build import FAMILIES
-from .model.registry import DiagnosisBounds
-from .scenario import Scenario
-from .solver import CompiledLp, ConstantRowInfeasible, compile_model, solve_elastic
-from .tolerances import SHORTFALL_ROUNDING
+from optimodel.errors import InfeasibleError, Shortfall, SolverError
+from optimodel.inputs.data import ModelData
+from optimodel.inputs.scenario import Scenario
+from optimodel.model.build import FAMILIES
+from optimodel.model.lp import INFINITY, CompiledLp
+from optimodel.model.registry import DiagnosisBounds
+from optimodel.solver.compiler import ConstantRowInfeasible, compile_model
+from optimodel.solver.highs import new_highs, run_highs
+from optimodel.tolerances import SHORTFALL_ROUNDING, SOLVER_FEASIBILITY
 
 
 def diagnosis_bounds(data: ModelData, scenario: Scenario) -> DiagnosisBounds:
@@ -104,3 +108,59 @@ def shortfall_error(shortfalls: dict[tuple[str, int], float], data: ModelData) -
         for (market, year), value in sorted(shortfalls.items(), key=lambda item: (order[item[0][0]], item[0][1]))
     ]
     return InfeasibleError(listed)
+
+
+def solve_elastic(compiled: CompiledLp, scenario: Scenario) -> dict:
+    """The least total shortfall: each market row may be exceeded at unit cost, nothing else
+    costs anything. Returns {market-year: shortfall in model units} for rows that fall short."""
+    rows = compiled.rows.get("market_balance", {})
+    highs = new_highs(compiled, scenario)
+    highs.setOptionValue("solver", "simplex")
+    n_cols = compiled.shape[1]
+    highs.changeColsCost(n_cols, np.arange(n_cols, dtype=np.int32), np.zeros(n_cols))
+    keys = list(rows)
+    for key in keys:
+        highs.addCol(1.0, 0.0, INFINITY, 1, np.array([rows[key]], dtype=np.int32), np.array([-1.0]))
+    run_highs(highs)
+    status = highs.getModelStatus()
+    if status == highspy.HighsModelStatus.kInfeasible:
+        # No number of allowances helps: a row of another family cannot be met.
+        raise InfeasibleError([], detail=unmet_rows(compiled, scenario))
+    if status != highspy.HighsModelStatus.kOptimal:
+        # Never "no market-year is short": the diagnosis itself did not finish.
+        raise SolverError(f"the scenario is infeasible, and the shortfall diagnosis ended {highs.modelStatusToString(status)}")
+    values = highs.getSolution().col_value[n_cols:]
+    return {key: value for key, value in zip(keys, values) if value > SOLVER_FEASIBILITY * max(1.0, abs(compiled.row_upper[rows[key]]))}
+
+
+SHOWN_ROWS = 3
+"""How many unmet rows an infeasibility names before it says "and N more"."""
+
+
+def unmet_rows(compiled: CompiledLp, scenario: Scenario) -> str:
+    """The rows that cannot be met even with unlimited allowances, named by component and index
+    (``reserve_stock_limit['national']``): every row may be violated at unit cost, and the rows
+    the least total violation needs are the ones at fault."""
+    highs = new_highs(compiled, scenario)
+    highs.setOptionValue("solver", "simplex")
+    n_rows, n_cols = compiled.shape
+    highs.changeColsCost(n_cols, np.arange(n_cols, dtype=np.int32), np.zeros(n_cols))
+    # Two elastic columns a row: one lets it go above its upper bound, one below its lower.
+    for row in range(n_rows):
+        for sign in (-1.0, 1.0):
+            highs.addCol(1.0, 0.0, INFINITY, 1, np.array([row], dtype=np.int32), np.array([sign]))
+    run_highs(highs)
+    if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return "the rows at fault could not be found"
+    violation = np.asarray(highs.getSolution().col_value[n_cols:]).reshape(n_rows, 2).sum(axis=1)
+    names = {position: (name, index) for name, positions in compiled.rows.items() for index, position in positions.items()}
+    # Each row's violation is judged against the size of its own finite bound.
+    finite = np.where(np.isfinite(compiled.row_upper), np.abs(compiled.row_upper), 0.0)
+    bound = np.maximum(finite, np.where(np.isfinite(compiled.row_lower), np.abs(compiled.row_lower), 0.0))
+    unmet = [
+        f"{names[row][0]}[{names[row][1]!r}] by {violation[row]:.6g}" if row in names else f"row {row} by {violation[row]:.6g}"
+        for row in np.flatnonzero(violation > SOLVER_FEASIBILITY * np.maximum(1.0, bound))
+    ]
+    more = f" and {len(unmet) - SHOWN_ROWS} more" if len(unmet) > SHOWN_ROWS else ""
+    return "cannot be met: " + ", ".join(unmet[:SHOWN_ROWS]) + more + " (model units)" if unmet else "the rows at fault could not be found"
+

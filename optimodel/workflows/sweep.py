@@ -26,9 +26,9 @@ from typing import Any
 
 import pandas as pd
 
-from .errors import InfeasibleError, InputError, OptimodelError
-from .outputs import FolderPlan
-from .scenario import Scenario, derived_scenario, load_scenario
+from optimodel.errors import InfeasibleError, InputError, OptimodelError
+from optimodel.inputs.scenario import Scenario, derived_scenario, load_scenario
+from optimodel.results.outputs import FolderPlan
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +120,7 @@ def sweep_points(base: Scenario, assignments: list[Assignment]) -> list[Point]:
 def _structure(scenario: Scenario) -> dict:
     """The scenario (with every family's own section) with the numbers a warm re-solve can move
     masked out by the families that move them (``PolicyFamily.warm_mask``)."""
-    from .model.build import FAMILIES
+    from optimodel.model.build import FAMILIES
 
     dump = scenario.model_dump(mode="json")
     dump["sections"] = {name: section.model_dump(mode="json") for name, section in scenario.sections.items()}
@@ -155,9 +155,10 @@ class WarmSession:
     """A built and solved base LP that points are re-solved on."""
 
     def __init__(self, scenario: Scenario) -> None:
-        from .data import load_data
-        from .model import build_model
-        from .solver import LpSolver, compile_model
+        from optimodel.inputs.data import load_data
+        from optimodel.model import build_model
+        from optimodel.solver.compiler import compile_model
+        from optimodel.solver.session import LpSolver
 
         self.scenario = scenario
         self.data = load_data(scenario)
@@ -170,14 +171,14 @@ class WarmSession:
     def _move(self, point: Scenario):
         """The point's data and the moves every family asks for, or None when the point touches
         something the built LP cannot move (then it is solved cold)."""
-        from .data import derive_from_scenario
-        from .model.build import FAMILIES
-        from .model.registry import WarmMove
+        from optimodel.inputs.data import derive_from_scenario
+        from optimodel.model.build import FAMILIES
+        from optimodel.model.registry import WarmMove
 
         data = derive_from_scenario(point, self.data)
         move = WarmMove(
             base=self.scenario, point=point, base_data=self.data, point_data=data, compiled=self.compiled,
-            solver=self.solver, row_upper=self.base_upper.copy(), cost=self.base_cost.copy(),
+            row_upper=self.base_upper.copy(), cost=self.base_cost.copy(),
             col_upper=self.base_col_upper.copy(),
         )
         for family in FAMILIES:
@@ -188,8 +189,8 @@ class WarmSession:
     def solve(self, point: Scenario):
         """Move the point's numbers into the LP, re-solve warm, and return the result tables (as
         ``optimodel.solve`` would); None when the point must be solved cold."""
-        from .api import result_for
-        from .solver import Infeasible
+        from optimodel.api import result_for
+        from optimodel.solver.session import Infeasible
 
         prepared = self._move(point)
         if prepared is None:
@@ -200,7 +201,7 @@ class WarmSession:
         try:
             solution = self.solver.solve()
         except Infeasible:
-            from .diagnose import infeasible_lp_error
+            from optimodel.solver.diagnose import infeasible_lp_error
 
             raise infeasible_lp_error(self.compiled, data, point) from None
         return result_for(point, data, self.compiled, solution)
@@ -210,7 +211,7 @@ def run_points(base: Scenario, points: list[Point], progress: Callable[[int], No
     """Solve points in order: warm-compatible ones on one built LP, others from scratch."""
     import time
 
-    from .api import solve
+    from optimodel.api import solve
 
     results: list[PointResult] = []
     session: WarmSession | None = None
@@ -301,8 +302,8 @@ class SweepResult:
         """Write sweep_prices.csv, sweep_status.csv and one contract run folder per solved point
         into the sweep folder ``directory``, under the rules of ``outputs.write_folder``: it is
         new or replaces an earlier sweep folder, and only once complete."""
-        from .outputs import FolderKind, plan_folder, write_folder
-        from .results import copy_inputs, write_csv
+        from optimodel.results.outputs import FolderKind, plan_folder, write_folder
+        from optimodel.results.tables import copy_inputs, write_csv
 
         solved = [point for point in self.points if point.status == "optimal"]
         plan = plan or plan_folder(directory, FolderKind.sweep, reads=reads or (solved[0].result.reads if solved else ()))
@@ -345,7 +346,7 @@ def run_sweep(
     outcome = SweepResult(keys, scenario=base.name)
     by_run: dict[str, PointResult] = {}
     if scheduler:
-        from .distributed import run_on_dask
+        from optimodel.workflows.distributed import run_on_dask
 
         def failed(chunk: list[Point], reason: str) -> list[PointResult]:
             return [PointResult(point.run, point.values, "failed", reason) for point in chunk]

@@ -20,11 +20,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import InputError, display_path, plain
-from .gwp import normalise_gas, resolve_gwp
-from .scenario import Scenario
-from .tolerances import BASELINE_LIMIT_ROUNDING
-from .units import Scaling, choose_scaling
+from optimodel.errors import InputError, display_path, plain
+from optimodel.inputs.gwp import normalise_gas, resolve_gwp
+from optimodel.inputs.scenario import Scenario
+from optimodel.inputs.units import Scaling, choose_scaling
+from optimodel.tolerances import BASELINE_LIMIT_ROUNDING
 
 log = logging.getLogger(__name__)
 
@@ -479,7 +479,7 @@ def load_data(scenario: Scenario, max_memory: int | None = None, progress=None) 
 
     ``max_memory`` (bytes) refuses tables too big to read within it; ``progress`` is called with
     the name of each stage as it starts (for a progress bar)."""
-    from .memory import check_reading
+    from optimodel.inputs.memory import check_reading
 
     paths = scenario.data
     check_reading([path for path in (paths.firms, paths.emissions, paths.options, paths.activity) if path], max_memory)

@@ -1,0 +1,1 @@
+"""Result tables, run folders, reports, comparisons and the CBAM exposure."""

@@ -1,0 +1,1 @@
+"""The LP in standard form, HiGHS, exact price intervals, duals to prices, the certificate and the diagnosis."""

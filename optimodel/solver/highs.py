@@ -1,0 +1,125 @@
+"""HiGHS through highspy: a quiet instance holding a compiled LP, its options, and HiGHS's log on
+stderr (stdout carries the price table only)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+
+import highspy
+import numpy as np
+
+from optimodel.errors import SolverError
+from optimodel.inputs.scenario import Scenario, SolverMethod
+from optimodel.model.lp import CompiledLp
+
+log = logging.getLogger(__name__)
+
+
+
+
+AUTO_IPM_COLUMNS = 300_000
+"""Above this many columns ``auto`` uses IPM + crossover instead of dual simplex. Measured
+(docs/performance.md): 193,643 columns, dual simplex 0.46 s against IPM 0.77 s; 369,683 columns
+(the default looking ahead to 2045), dual simplex 21 s against IPM 2.7 s."""
+
+
+def resolved_method(method: SolverMethod, columns: int) -> SolverMethod:
+    """The HiGHS algorithm ``method`` stands for on an LP with ``columns`` columns."""
+    if method is not SolverMethod.auto:
+        return method
+    return SolverMethod.ipm if columns > AUTO_IPM_COLUMNS else SolverMethod.simplex
+
+
+@contextlib.contextmanager
+def _stdout_to(descriptor: int):
+    """Point file descriptor 1 elsewhere for a while: HiGHS writes from C++ to stdout, which must
+    stay the price table only (contract section 8)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(descriptor, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def quiet_highs() -> highspy.Highs:
+    """A Highs object whose constructor does not print its banner on stdout.
+
+    HiGHS 1.16 prints the banner from C++ inside the constructor, before any option can be set
+    (ERGO-Code/HiGHS#1702, #2749), so stdout is pointed at /dev/null for that one call, or at
+    stderr when HiGHS's log is wanted (debug level, ``optimodel -v``).
+    """
+    if log.isEnabledFor(logging.DEBUG):
+        with _stdout_to(2):
+            return highspy.Highs()
+    with open(os.devnull, "w") as devnull, _stdout_to(devnull.fileno()):
+        highs = highspy.Highs()
+    highs.setOptionValue("output_flag", False)
+    return highs
+
+
+def run_highs(highs: highspy.Highs) -> None:
+    """``highs.run()``, with HiGHS's log (on at debug level, ``optimodel -v``) sent to stderr."""
+    flag = highs.getOptionValue("output_flag")
+    # highspy returns (status, value) here; some releases return the value alone.
+    if flag[1] if isinstance(flag, tuple) else flag:
+        with _stdout_to(2):
+            highs.run()
+    else:
+        highs.run()
+
+
+def highs_version(highs: highspy.Highs | None = None) -> str:
+    """HiGHS's version, read from ``highs`` (or a new, quiet instance when none is at hand)."""
+    highs = highs or quiet_highs()
+    return f"{highs.versionMajor()}.{highs.versionMinor()}.{highs.versionPatch()}"
+
+
+def new_highs(compiled: CompiledLp, scenario: Scenario) -> highspy.Highs:
+    highs = quiet_highs()
+    highs.setOptionValue("output_flag", log.isEnabledFor(logging.DEBUG))
+    highs.setOptionValue("random_seed", 0)
+    options = scenario.solver
+    # Presolve off by default: on this model's shape HiGHS's presolve (its aggregator) costs far
+    # more than the solve it saves (benchmarks/README.md).
+    highs.setOptionValue("presolve", "on" if options.presolve else "off")
+    method = resolved_method(options.method, compiled.shape[1])
+    highs.setOptionValue("solver", method.value)
+    if method is SolverMethod.ipm:
+        # Crossover gives the basis that ranging and warm re-solves need.
+        highs.setOptionValue("run_crossover", "on")
+    if options.time_limit_seconds is not None:
+        highs.setOptionValue("time_limit", float(options.time_limit_seconds))
+    lp = highspy.HighsLp()
+    n_rows, n_cols = compiled.shape
+    lp.num_col_ = n_cols
+    lp.num_row_ = n_rows
+    lp.col_cost_ = compiled.cost
+    lp.offset_ = compiled.offset
+    lp.col_lower_ = compiled.col_lower
+    lp.col_upper_ = compiled.col_upper
+    lp.row_lower_ = compiled.row_lower
+    lp.row_upper_ = compiled.row_upper
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.num_col_ = n_cols
+    lp.a_matrix_.num_row_ = n_rows
+    lp.a_matrix_.start_ = compiled.matrix.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = compiled.matrix.indices.astype(np.int32)
+    lp.a_matrix_.value_ = compiled.matrix.data.astype(float)
+    status = highs.passModel(lp)
+    if status == highspy.HighsStatus.kError:
+        raise SolverError("HiGHS rejected the model")
+    return highs
+
+
+def use_dual_simplex(highs: highspy.Highs) -> None:
+    highs.setOptionValue("solver", "simplex")
+    highs.setOptionValue("simplex_strategy", 1)
+    highs.setOptionValue("presolve", "off")
+

@@ -1,0 +1,1 @@
+"""Many solves: sweeps, the horizon, Monte Carlo draws and their distribution on Dask."""
