@@ -24,7 +24,7 @@ _EXPORTS = {
     "SolverError": ".errors",
     "Result": ".results.tables",
     "Scenario": ".inputs.scenario",
-    "load_scenario": ".inputs.scenario",
+    "load_scenario": ".api",
     "solve": ".api",
 }
 """Public name -> the module that defines it."""
@@ -42,9 +42,9 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from optimodel.api import solve
+    from optimodel.api import load_scenario, solve
     from optimodel.errors import InfeasibleError, InputError, OptimodelError, SolverError
-    from optimodel.inputs.scenario import Scenario, load_scenario
+    from optimodel.inputs.scenario import Scenario
     from optimodel.results.tables import Result
 
 

@@ -7,6 +7,7 @@ import hashlib
 import logging
 import platform
 import time
+from pathlib import Path
 
 import numpy as np
 from pyomo.common.gc_manager import PauseGC
@@ -15,6 +16,7 @@ from optimodel.inputs.data import ModelData, load_data
 from optimodel.inputs.memory import check_building
 from optimodel.inputs.plausibility import InputWarning, WarningCode, data_warnings, emit, one_per_kind, scenario_warnings
 from optimodel.inputs.scenario import Scenario
+from optimodel.inputs.scenario import load_scenario as read_scenario
 from optimodel.model import build_model
 from optimodel.model.build import FAMILIES
 from optimodel.model.lp import CompiledLp, LpSolution
@@ -115,14 +117,28 @@ def _solve(scenario: Scenario, data: ModelData | None, max_memory: int | None, p
 
 
 def estimated_columns(data: ModelData) -> int:
-    """Columns of the LP before it is built: abatement steps, offset purchases, bank, collar."""
+    """Columns of the LP before it is built (for the memory check): the abatement steps, and
+    for each family variable one column per market-year (offset purchases count one per step
+    of supply: fewer than ten in every shipped scenario)."""
     market_years = len(data.markets) * len(data.years)
-    return len(data.steps) + len(data.offset_steps) + 3 * market_years
+    # The abatement steps are nearly all of it; each family adds a few columns per market-year.
+    return len(data.steps) + len(FAMILIES.variables()) * market_years
 
 
 def input_warnings(scenario: Scenario, data: ModelData) -> list[InputWarning]:
     """Every warning about the scenario and its tables, one per kind (``plausibility``)."""
-    return one_per_kind(scenario_warnings(scenario) + data_warnings(scenario, data))
+    return one_per_kind(all_scenario_warnings(scenario) + data_warnings(scenario, data))
+
+
+def all_scenario_warnings(scenario: Scenario) -> list[InputWarning]:
+    """The scenario's own warnings, then every family's about its settings."""
+    return scenario_warnings(scenario) + FAMILIES.scenario_warnings(scenario)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read, merge, validate and check a scenario file, with the keys and checks of every
+    registered policy family (``optimodel.load_scenario``). Raises ``InputError`` on any fault."""
+    return read_scenario(path, FAMILIES.scenario_rules())
 
 
 def result_for(
@@ -197,8 +213,10 @@ def result_for(
 
 def money_totals(data: ModelData, result: Result) -> dict:
     """summary.json ``totals`` (contract section 9): per reported year the undiscounted abatement
-    cost and the auction, ceiling and reserve revenue, and each discounted to the first year."""
-    names = ("abatement_cost", "auction_revenue", "ceiling_revenue", "reserve_revenue")
+    cost, the auction revenue and each family's revenue (ceiling and reserve sales), and each
+    discounted to the first year."""
+    revenue = [name for family in FAMILIES for name in family.revenue_columns]
+    names = ("abatement_cost", "auction_revenue", *revenue)
     abatement = result.firms.groupby("year")["abatement_cost"].sum()
     markets = result.markets.groupby("year").sum(numeric_only=True)
     discount = data.discount_by_year()

@@ -168,9 +168,8 @@ def _written(plan, what: str) -> str:
 def command_solve(arguments: argparse.Namespace) -> int:
     from pyomo.common.gc_manager import PauseGC
 
-    from optimodel.api import solve
+    from optimodel.api import load_scenario, solve
     from optimodel.inputs.memory import parse_size
-    from optimodel.inputs.scenario import load_scenario
     from optimodel.results.outputs import FolderKind, plan_folder
 
     max_memory = parse_size(arguments.max_memory) if arguments.max_memory else None
@@ -194,10 +193,9 @@ def command_solve(arguments: argparse.Namespace) -> int:
 
 
 def command_validate(arguments: argparse.Namespace) -> int:
-    from optimodel.api import input_warnings
+    from optimodel.api import input_warnings, load_scenario
     from optimodel.inputs.memory import parse_size
     from optimodel.inputs.plausibility import emit, sector_overview
-    from optimodel.inputs.scenario import load_scenario
 
     max_memory = parse_size(arguments.max_memory) if arguments.max_memory else None
     scenario = load_scenario(arguments.scenario)
@@ -216,11 +214,10 @@ def command_validate(arguments: argparse.Namespace) -> int:
 def command_sweep(arguments: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from optimodel.api import input_warnings
+    from optimodel.api import all_scenario_warnings, input_warnings, load_scenario
     from optimodel.errors import InputError
     from optimodel.inputs.data import load_data
-    from optimodel.inputs.plausibility import emit, identical_points_warning, one_per_kind, scenario_warnings
-    from optimodel.inputs.scenario import load_scenario
+    from optimodel.inputs.plausibility import emit, identical_points_warning, one_per_kind
     from optimodel.results.outputs import FolderKind, plan_folder
     from optimodel.workflows.distributed import check_scheduler_address
     from optimodel.workflows.sweep import parse_assignment, run_sweep, sweep_points
@@ -235,7 +232,7 @@ def command_sweep(arguments: argparse.Namespace) -> int:
     points = sweep_points(base, assignments)
     # Warnings are found here once, for the base data and every point's scenario, so that the
     # workers need not repeat them.
-    emit(one_per_kind(input_warnings(base, load_data(base)) + [w for p in points for w in scenario_warnings(p.scenario)]))
+    emit(one_per_kind(input_warnings(base, load_data(base)) + [w for p in points for w in all_scenario_warnings(p.scenario)]))
     total = len(points)
     with tqdm(total=total, unit="point", desc="sweep", file=sys.stderr, disable=True if arguments.quiet else None) as bar:
 
@@ -280,8 +277,8 @@ def _whole_numbers(text: str, option: str, allow_all: bool = False) -> list[int 
 def command_horizon(arguments: argparse.Namespace) -> int:
     from pyomo.common.gc_manager import PauseGC
 
+    from optimodel.api import load_scenario
     from optimodel.inputs.plausibility import emit
-    from optimodel.inputs.scenario import load_scenario
     from optimodel.results.outputs import FolderKind, plan_folder
     from optimodel.results.tables import write_csv
     from optimodel.workflows.horizon import Variant, lookahead_caps, study
@@ -335,11 +332,10 @@ def command_horizon(arguments: argparse.Namespace) -> int:
 def command_uncertainty(arguments: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from optimodel.api import combined_hash, input_warnings
+    from optimodel.api import combined_hash, input_warnings, load_scenario
     from optimodel.errors import InputError
     from optimodel.inputs.data import load_data
     from optimodel.inputs.plausibility import emit
-    from optimodel.inputs.scenario import load_scenario
     from optimodel.results.outputs import FolderKind, plan_folder, sibling_plan
     from optimodel.workflows.distributed import check_scheduler_address
     from optimodel.workflows.uncertainty import factor_scopes, requested, run_uncertainty
@@ -395,9 +391,8 @@ def _print_quantiles(quantiles, currency: str) -> None:
 
 
 def command_check(arguments: argparse.Namespace) -> int:
-    from optimodel.api import solve
+    from optimodel.api import load_scenario, solve
     from optimodel.errors import InputError
-    from optimodel.inputs.scenario import load_scenario
     from optimodel.testing import compare_prices, read_prices, tolerance_is_valid
 
     for option, value in (("--rtol", arguments.rtol), ("--atol", arguments.atol)):
@@ -432,8 +427,7 @@ def is_prices_table(path: Path) -> bool:
 
 
 def command_snapshot(arguments: argparse.Namespace) -> int:
-    from optimodel.api import solve
-    from optimodel.inputs.scenario import load_scenario
+    from optimodel.api import load_scenario, solve
     from optimodel.results.outputs import plan_file, write_file
     from optimodel.results.tables import write_csv
 

@@ -49,10 +49,15 @@ def test_formats_doc_documents_every_input_column():
 
 def test_every_scenario_field_has_a_docstring():
     from optimodel.inputs import scenario as scenario_module
+    from optimodel.model import reserve
 
-    # Every closed table of the scenario, found rather than listed, so a new one is covered.
-    models = scenario_module._Closed.__subclasses__()
-    assert {scenario_module.Scenario, scenario_module.ReservePolicy, scenario_module.ReserveTier} <= set(models)
+    # Every closed table of the scenario, the families' included (they are registered on
+    # import), found rather than listed, so a new one is covered.
+    models = scenario_module.ClosedModel.__subclasses__()
+    assert {scenario_module.Scenario, reserve.ReservePolicy, reserve.ReserveTier, reserve.ReserveRules} <= set(models)
+    for family in FAMILIES:
+        for model in (family.market_rules, family.section.model if family.section else None):
+            assert model is None or model in models or model.__doc__, family.name
     for model in models:
         for name, field in model.model_fields.items():
             assert field.description, f"{model.__name__}.{name} has no docstring"

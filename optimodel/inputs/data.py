@@ -435,8 +435,6 @@ class ModelData:
     auction_share (of the issued allowances, sold instead of given free)."""
     activity: pd.DataFrame
     """firm, year, output for firms whose sector-year allocates by benchmark."""
-    offset_steps: pd.DataFrame
-    """step, year, market, quantity_scaled, price: offset supply available to each market-year."""
     scaling: Scaling = Scaling(1.0)
     """Model units of this instance (chosen from the largest market-year baseline)."""
     input_hashes: dict[str, str] = field(default_factory=dict)
@@ -550,7 +548,6 @@ def load_data(scenario: Scenario, max_memory: int | None = None, progress=None) 
     step("activity")
     sector_years = _sector_years(scenario, sectors, markets, market_of_sector, scaling)
     activity = _activity(scenario, covered, firm_position, sector_years, year_position, all_firm_ids)
-    offset_steps = _offset_steps(scenario, markets, years, scaling)
 
     step("hashes")
     hashes = {"scenario": file_sha256(scenario.source)} if scenario.source else {}
@@ -575,7 +572,6 @@ def load_data(scenario: Scenario, max_memory: int | None = None, progress=None) 
         baseline_limits=baseline_limits,
         sector_years=sector_years,
         activity=activity,
-        offset_steps=offset_steps,
         scaling=scaling,
         input_hashes=hashes,
         reported_years=tuple(scenario.years),
@@ -591,7 +587,6 @@ def derive_from_scenario(scenario: Scenario, data: ModelData) -> ModelData:
     derived = dataclasses.replace(
         data,
         sector_years=_sector_years(scenario, sectors, markets, scenario.market_of_sector(), data.scaling),
-        offset_steps=_offset_steps(scenario, markets, data.years, data.scaling),
         # The families' data are made again, from this scenario, when first asked for.
         families={},
     )
@@ -803,25 +798,3 @@ def _activity(
             column="output",
         )
     return needed.sort_values(["firm", "year"]).reset_index(drop=True)
-
-
-def _offset_steps(scenario: Scenario, markets: tuple[str, ...], years: tuple[int, ...], scaling: Scaling) -> pd.DataFrame:
-    rows = []
-    for step_position, step in enumerate(scenario.offsets):
-        for year_position, year in enumerate(years):
-            if step.years is not None and year not in step.years:
-                continue
-            for market_position, market in enumerate(markets):
-                if step.markets is not None and market not in step.markets:
-                    continue
-                rows.append(
-                    {
-                        "step": step_position,
-                        "year": year_position,
-                        "market": market_position,
-                        "quantity_scaled": scaling.to_model(step.quantity_tco2e),
-                        "price": step.price,
-                    }
-                )
-    columns = {"step": np.int64, "year": np.int64, "market": np.int64, "quantity_scaled": float, "price": float}
-    return pd.DataFrame(rows, columns=list(columns)).astype(columns)

@@ -123,7 +123,8 @@ def emit(warnings: Iterable[InputWarning]) -> None:
         log.warning(warning.message)
 
 
-def _years(years: Iterable[int]) -> str:
+def years_text(years: Iterable[int]) -> str:
+    """Years listed in order, for messages."""
     return ", ".join(str(year) for year in sorted(years))
 
 
@@ -151,7 +152,7 @@ def scenario_warnings(scenario) -> list[InputWarning]:
                 found.append(
                     InputWarning(
                         WarningCode.year_outside_years,
-                        f"sectors.{sector}.{key} has values for {_years(outside)}, outside the scenario's years "
+                        f"sectors.{sector}.{key} has values for {years_text(outside)}, outside the scenario's years "
                         f"({span}); they are ignored",
                     )
                 )
@@ -177,26 +178,6 @@ def scenario_warnings(scenario) -> list[InputWarning]:
             )
         )
     found += _factor_warnings(scenario)
-    for market, market_policy in scenario.markets.items():
-        found += _reserve_warnings(market, market_policy, scenario)
-        if market_policy.bank_limit_tco2e is not None and not market_policy.banking:
-            found.append(
-                InputWarning(
-                    WarningCode.bank_limit_without_banking,
-                    f"markets.{market}.bank_limit_tco2e is set but banking = false: nothing is banked, so the limit does nothing",
-                )
-            )
-        if isinstance(market_policy.bank_limit_tco2e, dict):
-            outside = [year for year in market_policy.bank_limit_tco2e if year not in years]
-            if outside:
-                found.append(
-                    InputWarning(
-                        WarningCode.year_outside_years,
-                        f"markets.{market}.bank_limit_tco2e has values for {_years(outside)}, outside the scenario's years "
-                        f"({span}); they are ignored",
-                    )
-                )
-    found += _offset_warnings(scenario)
     return one_per_kind(found)
 
 
@@ -219,33 +200,6 @@ def _cap_jumps(sector: str, caps: dict[int, float], years: list[int]) -> list[In
                     f"{readable_tco2e(after)} in {later} ({ratio}); caps are in tCO2e{hint}",
                 )
             )
-    return found
-
-
-def _offset_warnings(scenario) -> list[InputWarning]:
-    found = []
-    policies = scenario.market_policies()
-    offered = {market: False for market in policies}
-    for step in scenario.offsets:
-        if step.quantity_tco2e > 0:
-            for market in step.markets or list(policies):
-                offered[market] = True
-    for market, policy in policies.items():
-        if policy.offset_limit > 0 and not offered[market]:
-            found.append(
-                InputWarning(
-                    WarningCode.offset_limit_without_offsets,
-                    f"markets.{market}.offset_limit = {policy.offset_limit:g}, but no [[offsets]] supply is offered "
-                    "to it: no offsets will be used",
-                )
-            )
-    if scenario.offsets and not any(offered[market] and policies[market].offset_limit > 0 for market in policies):
-        found.append(
-            InputWarning(
-                WarningCode.offsets_without_limit,
-                "[[offsets]] are offered, but offset_limit is 0 in every market they are offered to: none can be surrendered",
-            )
-        )
     return found
 
 
@@ -418,45 +372,6 @@ def _far_from_baseline(
         message = f"{key} allocates above 10x the sector's baseline in every year ({example}){unit}"
         return [InputWarning(WarningCode.benchmark_far_from_baseline, message)]
     return []
-
-
-def _reserve_warnings(market: str, policy, scenario) -> list[InputWarning]:
-    """Trigger tables with years the model never reaches, and release tiers that cannot act."""
-    reserve = policy.reserve
-    if reserve is None:
-        return []
-    found = []
-    modelled = set(scenario.modelled_years)
-    for kind, tiers in (("release", reserve.release), ("intake", reserve.intake)):
-        for index, tier in enumerate(tiers):
-            outside = [year for year in tier.price if year not in modelled] if isinstance(tier.price, dict) else []
-            if outside:
-                found.append(
-                    InputWarning(
-                        WarningCode.year_outside_years,
-                        f"markets.{market}.reserve.{kind}.{index}.price has values for {_years(outside)}, outside the "
-                        "modelled years; they are ignored",
-                    )
-                )
-    if reserve.release and reserve.stock_tco2e == 0 and not reserve.intake:
-        found.append(
-            InputWarning(
-                WarningCode.reserve_cannot_act,
-                f"markets.{market}.reserve has release tiers but no stock_tco2e and no intake to fill it: it never releases",
-            )
-        )
-    ceiling = policy.price_ceiling
-    if reserve.release and ceiling is not None and all(
-        tier.trigger(year) >= ceiling for tier in reserve.release for year in scenario.modelled_years
-    ):
-        found.append(
-            InputWarning(
-                WarningCode.reserve_cannot_act,
-                f"every release trigger of markets.{market}.reserve is at or above its price_ceiling ({ceiling:g}): "
-                "the ceiling sells first, so the reserve never releases",
-            )
-        )
-    return found
 
 
 NEGATIVE_DRAW_SHARE = 0.001

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import math
 import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
@@ -21,9 +23,6 @@ from optimodel.errors import InputError
 from optimodel.inputs.gwp import GwpSet, normalise_gas
 
 DEFAULT_MARKET = "national"
-FAMILY_SECTIONS: dict[str, tuple[str, type[BaseModel]]] = {}
-"""Family name -> (its top-level table's key, its closed pydantic model), for families registered
-with a table of their own (``model.registry.Registry.register`` fills it)."""
 MAX_SCENARIO_QUANTITY = 1.0e13
 """Largest cap or offset quantity (tCO2e) accepted: beyond it a value is a typo."""
 MAX_PRICE = 1.0e9
@@ -32,10 +31,28 @@ MAX_DISCOUNT_RATE = 1.0
 """Largest discount rate accepted: above 100 %/yr a rate is a percentage typed as a number."""
 
 
-class _Closed(BaseModel):
+class ClosedModel(BaseModel):
     """Base for every scenario table: unknown keys are errors, values are immutable."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+_Closed = ClosedModel
+Rules = TypeVar("Rules", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class ScenarioRules:
+    """What the policy families add to the scenario file, handed to ``load_scenario`` by the
+    layer that knows them (``optimodel.api.load_scenario`` passes the registry's): the inputs
+    never import the families."""
+
+    sections: dict[str, tuple[str, type[BaseModel]]] = field(default_factory=dict)
+    """Family name -> (its top-level table's key, its closed model)."""
+    market: dict[str, type[BaseModel]] = field(default_factory=dict)
+    """Family name -> the closed model of its keys in every ``[markets.NAME]`` table."""
+    checks: tuple[Callable[[Scenario, str], None], ...] = ()
+    """Rules tying a family's settings to the rest of the scenario; each raises ``InputError``."""
 
 
 class DataPaths(_Closed):
@@ -118,106 +135,29 @@ class SectorPolicy(_Closed):
         return values
 
 
-class ReserveTier(_Closed):
-    """One tier of an allowance reserve: a yearly quantity at a trigger price."""
-
-    price: float | dict[int, float]
-    """Trigger price, money per tCO2e of the year: one number, or one per year (a year not given
-    takes the nearest earlier year's price; the first scenario year must be given)."""
-    quantity_tco2e: float = Field(ge=0.0, le=MAX_SCENARIO_QUANTITY, allow_inf_nan=False)
-    """The most this tier releases (or takes in) each year, tCO2e."""
-
-    @field_validator("price")
-    @classmethod
-    def _a_price(cls, price: float | dict[int, float]) -> float | dict[int, float]:
-        for value in price.values() if isinstance(price, dict) else [price]:
-            if not math.isfinite(value) or not 0.0 <= value <= MAX_PRICE:
-                raise ValueError(f"a trigger price must be between 0 and {MAX_PRICE:g}, got {value}")
-        return price
-
-    def trigger(self, year: int) -> float:
-        """The trigger price of ``year`` (money of that year)."""
-        if not isinstance(self.price, dict):
-            return self.price
-        earlier = [given for given in self.price if given <= year]
-        return self.price[max(earlier)] if earlier else self.price[min(self.price)]
-
-
-class ReservePolicy(_Closed):
-    """An allowance reserve with price triggers (contract section 9): a finite stock that releases
-    allowances in tiers while the price reaches their triggers (a containment reserve), and an
-    optional intake that withholds issued allowances into the stock while the price would fall
-    below its triggers (an emissions containment reserve). The stock carries across years."""
-
-    stock_tco2e: float = Field(default=0.0, ge=0.0, le=MAX_SCENARIO_QUANTITY, allow_inf_nan=False)
-    """Allowances in the reserve at the start of the first modelled year, tCO2e."""
-    release: list[ReserveTier] = Field(default_factory=list)
-    """Release tiers: each year, up to quantity_tco2e sold at the tier's price."""
-    intake: list[ReserveTier] = Field(default_factory=list)
-    """Intake tiers: each year, up to quantity_tco2e of issued allowances withheld into the stock
-    while the price would fall below the tier's price."""
-
-
-CARRY_OVER_BASE_TCO2E = 10_000.0
-"""Per-firm allowance of the 2023-24 carry-over rule (MEE plan of 15 Oct 2024)."""
-CARRY_OVER_SALES_MULTIPLE = 1.5
-"""Multiple of a firm's net allowance sales it may carry over under that rule."""
-
-
 class MarketPolicy(_Closed):
-    """A market: sectors whose allowances trade with each other, and its instruments."""
+    """A market: sectors whose allowances trade with each other. Its instruments (banking,
+    offsets, a collar, a reserve ...) are keys of the same ``[markets.NAME]`` table that belong
+    to the policy families: each family's closed model validates its own keys, read back with
+    ``rules(TheFamilysModel)``."""
 
     sectors: list[str] | None = None
     """Covered sectors whose allowances trade in this market. Omitted (optional addition): every
     covered sector that no other market names; at most one market may omit it."""
-    banking: bool = False
-    """Unused allowances carry into the next scenario year."""
-    borrowing: float = Field(default=0.0, ge=0.0, le=1.0)
-    """Share of next year's issued allowances usable this year (0 = no borrowing)."""
-    offset_limit: float = Field(default=0.0, ge=0.0, le=1.0)
-    """Offsets surrendered <= offset_limit x the market's verified emissions in that year."""
-    price_ceiling: float | None = Field(default=None, ge=0.0, le=MAX_PRICE, allow_inf_nan=False)
-    """Unlimited extra allowances are sold at this price (money per tCO2e of the year)."""
-    price_floor: float | None = Field(default=None, ge=0.0, le=MAX_PRICE, allow_inf_nan=False)
-    """Issued allowances are withheld (up to all of them) while the price would fall below this."""
-    bank_limit_tco2e: float | dict[int, float] | None = None
-    """At most this many allowances carried out of a year (one number, or one per year): the
-    aggregate form of a per-firm carry-over limit (contract section 9). Default: no limit."""
 
-    @field_validator("bank_limit_tco2e")
-    @classmethod
-    def _a_quantity(cls, limit: float | dict[int, float] | None) -> float | dict[int, float] | None:
-        for value in (limit.values() if isinstance(limit, dict) else [] if limit is None else [limit]):
-            if not math.isfinite(value) or value < 0 or value > MAX_SCENARIO_QUANTITY:
-                raise ValueError(f"must be a number between 0 and {MAX_SCENARIO_QUANTITY:g}, got {value}")
-        return limit
+    _rules: dict[type, BaseModel] = PrivateAttr(default_factory=dict)
 
-    carry_over_base_tco2e: float = Field(default=CARRY_OVER_BASE_TCO2E, ge=0.0, le=MAX_SCENARIO_QUANTITY)
-    """Per-firm term of the carry-over rule reported ex post in markets.csv
-    ``carry_over_allowed_tco2e`` (optional addition; default the 2023-24 power plan's 10,000 t)."""
-    carry_over_sales_multiple: float = Field(default=CARRY_OVER_SALES_MULTIPLE, ge=0.0, le=1.0e3)
-    """Multiple of each firm's net allowance sales in that rule (optional addition; default 1.5)."""
-    reserve: ReservePolicy | None = None
-    """An allowance reserve with price-triggered release and intake tiers; default none."""
+    def document(self) -> dict[str, Any]:
+        """The market's table as JSON-ready values: its sectors and every family's keys."""
+        document = self.model_dump(mode="json")
+        for rules in self._rules.values():
+            document.update(rules.model_dump(mode="json"))
+        return document
 
-    def bank_limit(self, year: int) -> float | None:
-        """The bank limit out of ``year`` (None: unlimited)."""
-        if isinstance(self.bank_limit_tco2e, dict):
-            return self.bank_limit_tco2e.get(year)
-        return self.bank_limit_tco2e
-
-
-class OffsetStep(_Closed):
-    """One step of offset credit (e.g. CCER) supply: a quantity available per year at a price."""
-
-    quantity_tco2e: float = Field(ge=0.0, le=MAX_SCENARIO_QUANTITY, allow_inf_nan=False)
-    """Credits available in each year the step applies to, tCO2e."""
-    price: float = Field(ge=-MAX_PRICE, le=MAX_PRICE, allow_inf_nan=False)
-    """Price of a credit, money per tCO2e of the year."""
-    years: list[int] | None = None
-    """Years the step is offered; default every scenario year."""
-    markets: list[str] | None = None
-    """Markets that may buy from this step (optional addition); default every market."""
+    def rules(self, kind: type[Rules]) -> Rules:
+        """This market's settings of one family (its defaults where the table gives none)."""
+        found = self._rules.get(kind)
+        return found if isinstance(found, kind) else kind()
 
 
 EU_FREE_ALLOCATION = {2026: 0.975, 2027: 0.95, 2028: 0.90, 2029: 0.775, 2030: 0.515, 2031: 0.39, 2032: 0.265, 2033: 0.14, 2034: 0.0}
@@ -421,8 +361,6 @@ class Scenario(_Closed):
     """Covered sectors and their caps or benchmarks."""
     markets: dict[str, MarketPolicy] = Field(default_factory=dict)
     """Markets; default one market 'national' of every covered sector."""
-    offsets: list[OffsetStep] = Field(default_factory=list)
-    """Offset credit supply steps."""
     solver: SolverOptions = Field(default_factory=SolverOptions)
     """HiGHS settings."""
     cbam: CbamPolicy | None = None
@@ -436,6 +374,7 @@ class Scenario(_Closed):
     _resolved: dict[str, Any] = PrivateAttr(default_factory=dict)
     _files: tuple[Path, ...] = PrivateAttr(default=())
     _sections: dict[str, BaseModel] = PrivateAttr(default_factory=dict)
+    _rules: ScenarioRules = PrivateAttr(default_factory=ScenarioRules)
 
     @field_validator("name")
     @classmethod
@@ -485,6 +424,15 @@ class Scenario(_Closed):
         top-level table (``registry.ScenarioSection``) that the file gives."""
         return dict(self._sections)
 
+    def section(self, kind: type[Rules]) -> Rules | None:
+        """The family section of model ``kind``, or None when the file gives none."""
+        return next((section for section in self._sections.values() if isinstance(section, kind)), None)
+
+    @property
+    def rules(self) -> ScenarioRules:
+        """The families' sections, market keys and checks this scenario was validated with."""
+        return self._rules
+
     @property
     def files(self) -> tuple[Path, ...]:
         """Every file a run of this scenario reads: the scenario file, the files it ``extends``
@@ -524,6 +472,10 @@ class Scenario(_Closed):
             market: policy if policy.sectors is not None else policy.model_copy(update={"sectors": rest})
             for market, policy in self.markets.items()
         }
+
+    def market_rules(self, kind: type[Rules]) -> dict[str, Rules]:
+        """Market -> its settings of one family (``MarketPolicy.rules``), for every market."""
+        return {market: policy.rules(kind) for market, policy in self.market_policies().items()}
 
     def discount_factor(self, year: int) -> float:
         """Weight of money in ``year``: (1 + r)^-(year - first year)."""
@@ -627,42 +579,65 @@ def scenario_error(exc: ValidationError, file: str, prefix: str = "") -> InputEr
     return InputError(message, file=file, key=key)
 
 
-def validate_scenario(raw: dict[str, Any], file: str) -> Scenario:
-    """Validate a scenario dict: each registered family's own section with that family's model,
-    the rest with ``Scenario`` (unknown keys rejected in both). Raises ``InputError``."""
+def validate_scenario(raw: dict[str, Any], file: str, rules: ScenarioRules) -> Scenario:
+    """Validate a scenario dict: each family's own top-level table and its keys in every
+    ``[markets.NAME]`` table with that family's model (``rules``), the rest with ``Scenario``
+    (unknown keys rejected everywhere). Raises ``InputError``."""
     rest = dict(raw)
     sections: dict[str, BaseModel] = {}
-    for name, (key, section_model) in FAMILY_SECTIONS.items():
+    for name, (key, section_model) in rules.sections.items():
         if key in rest:
             try:
                 sections[name] = section_model.model_validate(rest.pop(key))
             except ValidationError as exc:
                 raise scenario_error(exc, file, prefix=key) from None
+    market_rules: dict[str, dict[type, BaseModel]] = {}
+    if isinstance(rest.get("markets"), dict):
+        markets = {}
+        for market, table in rest["markets"].items():
+            if isinstance(table, dict):
+                table = dict(table)
+                found: dict[type, BaseModel] = {}
+                for model in rules.market.values():
+                    own = {key: table.pop(key) for key in list(table) if key in model.model_fields}
+                    try:
+                        found[model] = model.model_validate(own)
+                    except ValidationError as exc:
+                        raise scenario_error(exc, file, prefix=f"markets.{market}") from None
+                market_rules[market] = found
+            markets[market] = table
+        rest["markets"] = markets
     try:
         scenario = Scenario.model_validate(rest)
     except ValidationError as exc:
         raise scenario_error(exc, file) from None
+    for market, policy in scenario.markets.items():
+        policy._rules = market_rules.get(market, {})
     scenario._sections = sections
+    scenario._rules = rules
     return scenario
 
 
 def derived_scenario(raw: dict[str, Any], base: Scenario) -> Scenario:
     """A scenario made from ``base``'s resolved document changed by a sweep or a horizon study:
-    validated and checked as if read from ``base``'s file, whose files it reads."""
+    validated and checked as if read from ``base``'s file, whose files it reads, with the same
+    families' rules."""
     source = str(base.source) if base.source else "scenario"
-    scenario = validate_scenario(raw, source)
+    scenario = validate_scenario(raw, source, base.rules)
     scenario._source, scenario._resolved, scenario._files = base._source, raw, base._files
     check_scenario(scenario, source)
     return scenario
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read, merge, validate and check a scenario file. Raises ``InputError`` on any fault."""
+def load_scenario(path: str | Path, rules: ScenarioRules) -> Scenario:
+    """Read, merge, validate and check a scenario file with the families' ``rules`` (the
+    public ``optimodel.load_scenario`` passes every registered family's). Raises ``InputError``
+    on any fault."""
     path = Path(path)
     resolved_path = path.resolve()
     read: list[Path] = []
     raw = _raw_with_extends(resolved_path, (resolved_path,), path, read)
-    scenario = validate_scenario(raw, str(path))
+    scenario = validate_scenario(raw, str(path), rules)
     scenario._source = resolved_path
     scenario._resolved = raw
     scenario._files = tuple(read)
@@ -726,60 +701,16 @@ def check_scenario(scenario: Scenario, file: str) -> None:
                 file=file,
                 key="data.activity",
             )
-    market_names = set(scenario.market_policies())
-    years = set(scenario.years)
-    for index, step in enumerate(scenario.offsets):
-        for market in step.markets or []:
-            if market not in market_names:
-                raise InputError(f"unknown market {market!r}", file=file, key=f"offsets.{index}.markets")
-        for year in step.years or []:
-            if year not in years:
-                raise InputError(f"year {year} is not a scenario year", file=file, key=f"offsets.{index}.years")
     if scenario.cbam is not None:
         # A sector switched off with covered = false is skipped; one never named is a typo.
         for sector in scenario.cbam.export_share:
             if sector not in scenario.sectors:
                 raise InputError(f"unknown sector {sector!r}", file=file, key=f"cbam.export_share.{sector}")
-    horizon = scenario.horizon
-    terminal = horizon.terminal_bank_value is not None or horizon.terminal_bank_min_tco2e is not None
-    if terminal and not any(policy.banking for policy in scenario.market_policies().values()):
-        raise InputError("terminal conditions on the bank need a market with banking = true", file=file, key="horizon")
-    for market, policy in scenario.markets.items():
-        if (
-            policy.price_floor is not None
-            and policy.price_ceiling is not None
-            and policy.price_floor > policy.price_ceiling
-        ):
-            raise InputError(
-                "price_floor is above price_ceiling", file=file, key=f"markets.{market}.price_floor"
-            )
-        if policy.reserve is not None:
-            _check_reserve(policy.reserve, scenario, file, f"markets.{market}.reserve")
     if scenario.uncertainty is not None:
         for index, factor in enumerate(scenario.uncertainty.factors):
             # An offsets factor ignores sectors (offsets are not a sector's), as the contract says.
             for sector in factor.sectors if factor.sectors is not None and factor.target != FactorTarget.offsets else []:
                 if sector not in scenario.covered_sectors:
                     raise InputError(f"sector {sector!r} is not covered", file=file, key=f"uncertainty.factors.{index}.sectors")
-
-
-def _check_reserve(reserve: ReservePolicy, scenario: Scenario, file: str, key: str) -> None:
-    """Trigger tables start by the first year, and no intake trigger reaches a release trigger
-    (else the reserve would take in and release the same allowances in one year for a profit)."""
-    first = scenario.years[0]
-    for kind, tiers in (("release", reserve.release), ("intake", reserve.intake)):
-        for index, tier in enumerate(tiers):
-            if isinstance(tier.price, dict) and min(tier.price) > first:
-                raise InputError(
-                    f"a trigger table must give the first scenario year {first}", file=file, key=f"{key}.{kind}.{index}.price"
-                )
-    for year in scenario.modelled_years:
-        for index, intake in enumerate(reserve.intake):
-            for release in reserve.release:
-                if intake.trigger(year) >= release.trigger(year):
-                    raise InputError(
-                        f"in {year} the intake trigger {intake.trigger(year):g} is not below the release trigger "
-                        f"{release.trigger(year):g}",
-                        file=file,
-                        key=f"{key}.intake.{index}.price",
-                    )
+    for check in scenario.rules.checks:
+        check(scenario, file)

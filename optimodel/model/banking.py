@@ -2,13 +2,88 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pyomo.core as pyo
+from pydantic import Field, field_validator
 
+from optimodel.errors import InputError
 from optimodel.inputs.data import ModelData
-from optimodel.inputs.scenario import MarketPolicy, Scenario
+from optimodel.inputs.plausibility import InputWarning, WarningCode, years_text
+from optimodel.inputs.scenario import MAX_SCENARIO_QUANTITY, ClosedModel, Scenario
 from optimodel.model.registry import DiagnosisBounds, PolicyFamily, SolvedModel, WarmMove
+
+CARRY_OVER_BASE_TCO2E = 10_000.0
+"""Per-firm allowance of the 2023-24 carry-over rule (MEE plan of 15 Oct 2024)."""
+CARRY_OVER_SALES_MULTIPLE = 1.5
+"""Multiple of a firm's net allowance sales it may carry over under that rule."""
+
+
+class BankingRules(ClosedModel):
+    """Banking and borrowing: this family's keys in every ``[markets.NAME]`` table."""
+
+    banking: bool = False
+    """Unused allowances carry into the next scenario year."""
+    borrowing: float = Field(default=0.0, ge=0.0, le=1.0)
+    """Share of next year's issued allowances usable this year (0 = no borrowing)."""
+    bank_limit_tco2e: float | dict[int, float] | None = None
+    """At most this many allowances carried out of a year (one number, or one per year): the
+    aggregate form of a per-firm carry-over limit (contract section 9). Default: no limit."""
+    carry_over_base_tco2e: float = Field(default=CARRY_OVER_BASE_TCO2E, ge=0.0, le=MAX_SCENARIO_QUANTITY)
+    """Per-firm term of the carry-over rule reported ex post in markets.csv
+    ``carry_over_allowed_tco2e`` (optional addition; default the 2023-24 power plan's 10,000 t)."""
+    carry_over_sales_multiple: float = Field(default=CARRY_OVER_SALES_MULTIPLE, ge=0.0, le=1.0e3)
+    """Multiple of each firm's net allowance sales in that rule (optional addition; default 1.5)."""
+
+    @field_validator("bank_limit_tco2e")
+    @classmethod
+    def _a_quantity(cls, limit: float | dict[int, float] | None) -> float | dict[int, float] | None:
+        for value in (limit.values() if isinstance(limit, dict) else [] if limit is None else [limit]):
+            if not math.isfinite(value) or value < 0 or value > MAX_SCENARIO_QUANTITY:
+                raise ValueError(f"must be a number between 0 and {MAX_SCENARIO_QUANTITY:g}, got {value}")
+        return limit
+
+    def bank_limit(self, year: int) -> float | None:
+        """The bank limit out of ``year`` (None: unlimited)."""
+        if isinstance(self.bank_limit_tco2e, dict):
+            return self.bank_limit_tco2e.get(year)
+        return self.bank_limit_tco2e
+
+
+def _check(scenario: Scenario, file: str) -> None:
+    horizon = scenario.horizon
+    terminal = horizon.terminal_bank_value is not None or horizon.terminal_bank_min_tco2e is not None
+    if terminal and not any(rules.banking for rules in scenario.market_rules(BankingRules).values()):
+        raise InputError("terminal conditions on the bank need a market with banking = true", file=file, key="horizon")
+
+
+def _scenario_warnings(scenario: Scenario) -> list[InputWarning]:
+    """A bank limit that cannot act: no banking, or years outside the scenario's."""
+    found = []
+    years = set(scenario.modelled_years)
+    span = f"{scenario.years[0]}-{scenario.years[-1]}" if len(scenario.years) > 1 else str(scenario.years[0])
+    for market, policy in scenario.markets.items():
+        rules = policy.rules(BankingRules)
+        if rules.bank_limit_tco2e is not None and not rules.banking:
+            found.append(
+                InputWarning(
+                    WarningCode.bank_limit_without_banking,
+                    f"markets.{market}.bank_limit_tco2e is set but banking = false: nothing is banked, so the limit does nothing",
+                )
+            )
+        if isinstance(rules.bank_limit_tco2e, dict):
+            outside = [year for year in rules.bank_limit_tco2e if year not in years]
+            if outside:
+                found.append(
+                    InputWarning(
+                        WarningCode.year_outside_years,
+                        f"markets.{market}.bank_limit_tco2e has values for {years_text(outside)}, outside the scenario's years "
+                        f"({span}); they are ignored",
+                    )
+                )
+    return found
 
 
 def add_banking(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario) -> None:
@@ -45,7 +120,7 @@ def add_banking(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario) -
     | :math:`V` | objective coefficient of ``bank[market, T]`` | horizon.terminal_bank_value | money/tCO2e |
     | :math:`\underline{B}` | lower bound of ``bank[market, T]`` | horizon.terminal_bank_min_tco2e | scaled tCO2e |
     """
-    policies = scenario.market_policies()
+    policies = scenario.market_rules(BankingRules)
     carrying = [market for market in data.markets if policies[market].banking or policies[market].borrowing > 0]
     horizon = scenario.horizon
     terminal = horizon.terminal_bank_value is not None or horizon.terminal_bank_min_tco2e is not None
@@ -87,7 +162,7 @@ def add_banking(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario) -
     model.borrowing_limit = pyo.Constraint(model.borrowing_market_years, rule=borrowing_limit_rule)
 
 
-def bank_upper(policy: MarketPolicy, year: int, data: ModelData) -> float | None:
+def bank_upper(policy: BankingRules, year: int, data: ModelData) -> float | None:
     """The most banked out of ``year`` (not the last modelled year), model units; None: no limit."""
     if not policy.banking:
         return 0.0
@@ -115,7 +190,7 @@ def carry_over_allowed(solved: SolvedModel) -> np.ndarray:
     allowed = np.zeros(len(data.markets) * len(data.years))
     if firms is None or firms.empty:
         return allowed
-    policies = solved.scenario.market_policies()
+    policies = solved.scenario.market_rules(BankingRules)
     ordered = firms.sort_values(["firm_id", "year"], kind="stable")
     sales = -ordered["net_purchase_tco2e"].to_numpy()
     cumulative = pd.Series(sales).groupby(ordered["firm_id"].to_numpy()).cumsum().to_numpy()
@@ -148,7 +223,7 @@ def _reported_cost(solved: SolvedModel, result) -> float:
 
 
 def _diagnosis(data: ModelData, scenario: Scenario, bounds: DiagnosisBounds) -> None:
-    for market, policy in scenario.market_policies().items():
+    for market, policy in scenario.market_rules(BankingRules).items():
         bounds.carry[market] = (policy.banking, policy.borrowing)
         for year in data.years:
             limit = policy.bank_limit(year)
@@ -165,7 +240,7 @@ def _warm_mask(dump: dict) -> None:
 
 
 def _warm_move(move: WarmMove) -> None:
-    policies = move.point.market_policies()
+    policies = move.point.market_rules(BankingRules)
     last = move.point_data.years[-1]
     for (market, year), column in move.compiled.columns.get("bank", {}).items():
         if year != last:
@@ -175,9 +250,7 @@ def _warm_move(move: WarmMove) -> None:
 
 def _result_warnings(solved: SolvedModel, result) -> list:
     """A bank limit looser than the per-firm rule it stands for, given the solution's net sales."""
-    from optimodel.inputs.plausibility import InputWarning, WarningCode
-
-    policies = solved.scenario.market_policies()
+    policies = solved.scenario.market_rules(BankingRules)
     markets = result.markets
     limited = markets["market"].map(lambda market: policies[market].bank_limit_tco2e is not None)
     over = markets[limited & (markets["bank_end_tco2e"] > markets["carry_over_allowed_tco2e"] * (1 + 1e-6) + 1.0)]
@@ -193,6 +266,15 @@ def _result_warnings(solved: SolvedModel, result) -> list:
     ]
 
 
+def _report_figures(markets: pd.DataFrame) -> list:
+    """The bank at each year end, per market (Mt)."""
+    import plotly.express as px
+
+    figure = px.bar(markets.assign(mt=markets["bank_end_tco2e"] / 1e6), x="year", y="mt", color="market", barmode="group",
+                    title="Bank at year end (negative: borrowed)", labels={"mt": "Mt CO2e"})
+    return [figure]
+
+
 FAMILY = PolicyFamily(
     name="banking",
     title="Banking and borrowing",
@@ -206,6 +288,11 @@ FAMILY = PolicyFamily(
     warm_mask=_warm_mask,
     warm_move=_warm_move,
     result_warnings=_result_warnings,
+    market_rules=BankingRules,
+    check=_check,
+    scenario_warnings=_scenario_warnings,
+    draw_columns=("bank_end_tco2e",),
+    report_figures=_report_figures,
     # None of its numbers is one a Monte Carlo draw scales (costs, baselines, offset quantities).
     draw_neutral=True,
 )

@@ -7,10 +7,28 @@ import math
 import numpy as np
 import pandas as pd
 import pyomo.core as pyo
+from pydantic import Field
 
+from optimodel.errors import InputError
 from optimodel.inputs.data import ModelData
-from optimodel.inputs.scenario import Scenario
-from optimodel.model.registry import DiagnosisBounds, PolicyFamily, SolvedModel, WarmMove
+from optimodel.inputs.scenario import MAX_PRICE, ClosedModel, Scenario
+from optimodel.model.registry import DiagnosisBounds, PolicyFamily, SolvedModel, WarmMove, share_at_prices
+
+
+class CollarRules(ClosedModel):
+    """The price collar: this family's keys in every ``[markets.NAME]`` table."""
+
+    price_ceiling: float | None = Field(default=None, ge=0.0, le=MAX_PRICE, allow_inf_nan=False)
+    """Unlimited extra allowances are sold at this price (money per tCO2e of the year)."""
+    price_floor: float | None = Field(default=None, ge=0.0, le=MAX_PRICE, allow_inf_nan=False)
+    """Issued allowances are withheld (up to all of them) while the price would fall below this."""
+
+
+def _check(scenario: Scenario, file: str) -> None:
+    for market, policy in scenario.markets.items():
+        rules = policy.rules(CollarRules)
+        if rules.price_floor is not None and rules.price_ceiling is not None and rules.price_floor > rules.price_ceiling:
+            raise InputError("price_floor is above price_ceiling", file=file, key=f"markets.{market}.price_floor")
 
 
 def add_price_collar(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario) -> None:
@@ -35,7 +53,7 @@ def add_price_collar(model: pyo.ConcreteModel, data: ModelData, scenario: Scenar
     | :math:`w_{m,t}` | ``withheld[market, year]`` | markets.M.price_floor | scaled tCO2e |
     | :math:`I_{m,t}` | ledger ``terms.issued`` | see ``add_allocation`` | scaled tCO2e |
     """
-    policies = scenario.market_policies()
+    policies = scenario.market_rules(CollarRules)
     discount = data.discount_by_year()
     ceiling = [(m, t) for m in data.markets if policies[m].price_ceiling is not None for t in data.years]
     floor = [(m, t) for m in data.markets if policies[m].price_floor is not None for t in data.years]
@@ -63,7 +81,7 @@ def add_price_collar(model: pyo.ConcreteModel, data: ModelData, scenario: Scenar
 
 
 def _market_values(solved: SolvedModel) -> dict[str, np.ndarray]:
-    policies = solved.scenario.market_policies()
+    policies = solved.scenario.market_rules(CollarRules)
     ceiling = solved.market_year_totals("ceiling_sales")
     price = np.array([policies[market].price_ceiling or 0.0 for market in solved.data.markets for _ in solved.data.years])
     return {
@@ -78,7 +96,7 @@ def _reported_supply(markets: pd.DataFrame) -> pd.Series:
 
 
 def _reported_cost(solved: SolvedModel, result) -> float:
-    policies = solved.scenario.market_policies()
+    policies = solved.scenario.market_rules(CollarRules)
     money = 0.0
     for row in result.markets.itertuples(index=False):
         policy = policies[row.market]
@@ -91,7 +109,7 @@ def _reported_cost(solved: SolvedModel, result) -> float:
 
 def _diagnosis(data: ModelData, scenario: Scenario, bounds: DiagnosisBounds) -> None:
     """A ceiling sells without limit: its market is never short."""
-    for market, policy in scenario.market_policies().items():
+    for market, policy in scenario.market_rules(CollarRules).items():
         if policy.price_ceiling is not None:
             for year in data.years:
                 bounds.add_extra((market, year), math.inf)
@@ -106,11 +124,17 @@ def _warm_mask(dump: dict) -> None:
 
 def _warm_move(move: WarmMove) -> None:
     discount = move.point_data.discount_by_year()
-    policies = move.point.market_policies()
+    policies = move.point.market_rules(CollarRules)
     for (market, year), column in move.compiled.columns.get("ceiling_sales", {}).items():
         move.cost[column] = (policies[market].price_ceiling or 0.0) * discount[year]
     for (market, year), column in move.compiled.columns.get("withheld", {}).items():
         move.cost[column] = -(policies[market].price_floor or 0.0) * discount[year]
+
+
+def _draw_statistics(scenario: Scenario, market: str, year: int, prices: np.ndarray, draws: pd.DataFrame) -> dict[str, float]:
+    """price_quantiles.csv ``p_at_ceiling``: the share of solved draws priced at the ceiling."""
+    ceiling = scenario.market_policies()[market].rules(CollarRules).price_ceiling
+    return {"p_at_ceiling": share_at_prices(prices, [ceiling] if ceiling is not None else [])}
 
 
 FAMILY = PolicyFamily(
@@ -125,6 +149,11 @@ FAMILY = PolicyFamily(
     diagnosis=_diagnosis,
     warm_mask=_warm_mask,
     warm_move=_warm_move,
+    market_rules=CollarRules,
+    check=_check,
+    draw_columns=("ceiling_tco2e",),
+    revenue_columns={"ceiling_revenue": "ceiling sales"},
+    draw_statistics=_draw_statistics,
     # None of its numbers is one a Monte Carlo draw scales (costs, baselines, offset quantities).
     draw_neutral=True,
 )

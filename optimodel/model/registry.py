@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
-from optimodel.inputs.scenario import FAMILY_SECTIONS
+from optimodel.inputs.scenario import MarketPolicy, ScenarioRules
 
 if TYPE_CHECKING:
     import pyomo.core as pyo
@@ -190,7 +190,15 @@ class PolicyFamily:
     rows: tuple[str, ...] = ()
     """Names of the Pyomo Constraint components ``add`` may declare (mapped to LP rows)."""
     section: ScenarioSection | None = None
-    """Its own top-level scenario table, if it has one (built-in families use the contract's keys)."""
+    """Its own top-level scenario table, if it has one (``[[offsets]]``, a toy family's table)."""
+    market_rules: type[BaseModel] | None = None
+    """The closed model of its keys in every ``[markets.NAME]`` table (``banking``,
+    ``price_ceiling`` ...), read back with ``MarketPolicy.rules``."""
+    check: Callable[[Scenario, str], None] | None = None
+    """Rules tying its settings to the rest of the scenario (called with the file for messages);
+    raises ``InputError`` naming the key."""
+    scenario_warnings: Callable[[Scenario], list[InputWarning]] | None = None
+    """Warnings about its settings that a planner would want before solving (legal but suspicious)."""
     prepare: Callable[[Scenario, ModelData], Any] | None = None
     """Scenario section -> the family's validated, scaled data, kept in ``ModelData.families``."""
     market_values: Callable[[SolvedModel], dict[str, np.ndarray]] | None = None
@@ -216,12 +224,43 @@ class PolicyFamily:
     """True when none of its numbers depends on what a Monte Carlo draw scales (option costs,
     baselines, offset quantities), so it needs no ``draw_move``. A family with neither refuses
     ``optimodel uncertainty`` (exit 2, naming it) rather than give draws with its base numbers."""
+    revenue_columns: dict[str, str] = field(default_factory=dict)
+    """Its markets.csv columns of money raised (column -> label): summed by year into
+    summary.json ``totals`` and drawn in the report's money chart."""
+    price_rows: tuple[str, ...] = ()
+    """Its rows whose duals are prices too (``offset_limit``): ``solver.prices.prices_from_duals``
+    turns each into money per tCO2e of the year and hands them to ``price_columns``."""
+    price_columns: Callable[[dict[str, float], dict[str, float]], dict[str, float]] | None = None
+    """Its extra columns of prices.csv and markets.csv for one market-year, from that market-year's
+    prices (price, price_low, price_high) and its ``price_rows``' prices (those it has)."""
+    report_figures: Callable[[pd.DataFrame], list] | None = None
+    """Its charts in the run report, drawn from markets.csv (plotly figures; none when it did nothing)."""
+    draw_columns: tuple[str, ...] = ()
+    """Its markets.csv columns that every Monte Carlo draw records (draws.parquet)."""
+    draw_statistics: Callable[[Scenario, str, int, np.ndarray, pd.DataFrame], dict[str, float]] | None = None
+    """Its columns of price_quantiles.csv for one market-year: called with the scenario, the
+    market, the year, the solved draws' prices (sorted) and those draws' rows."""
     window_decided: tuple[str, ...] = ()
     """Variables indexed (market, year, ...) that carry a state across years (a reserve's flows):
     a rolling horizon fixes year t's once year t's window is solved, and keeps them at 0 beyond
     each window (``rolling.roll``)."""
     closing: bool = False
     """Built after every policy family (it reads the finished ledger)."""
+
+
+AT_PRICE_RTOL = 1e-6
+"""A price within this relative distance of a ceiling or trigger sits on it."""
+
+
+def share_at_prices(prices: np.ndarray, levels: list[float]) -> float:
+    """Share of ``prices`` sitting on any of ``levels`` (relative tolerance ``AT_PRICE_RTOL``);
+    NaN when there are no prices."""
+    if not len(prices):
+        return float("nan")
+    on = np.zeros(len(prices), dtype=bool)
+    for level in levels:
+        on |= np.abs(prices - level) <= AT_PRICE_RTOL * max(1.0, abs(level))
+    return float(on.mean())
 
 
 def family_data(family: PolicyFamily, scenario: Scenario, data: ModelData) -> Any:
@@ -246,17 +285,32 @@ class Registry:
         section = family.section
         if section is not None and any(known.section and known.section.key == section.key for known in self._families):
             raise ValueError(f"the scenario section [{section.key}] already belongs to another family")
+        if family.market_rules is not None:
+            keys = set(family.market_rules.model_fields)
+            taken = set(MarketPolicy.model_fields).union(
+                *(known.market_rules.model_fields for known in self._families if known.market_rules is not None)
+            )
+            if keys & taken:
+                raise ValueError(f"markets keys {sorted(keys & taken)} already belong to the market or another family")
         self._families.append(family)
-        if section is not None:
-            # The scenario validates a registered family's own table: it is told here, so that it
-            # never imports the families (the inputs sit below the model).
-            FAMILY_SECTIONS[family.name] = (section.key, section.model)
         return family
 
     def unregister(self, name: str) -> None:
         """Remove a family (for tests that register one of their own)."""
         self._families = [family for family in self._families if family.name != name]
-        FAMILY_SECTIONS.pop(name, None)
+
+    def scenario_rules(self) -> ScenarioRules:
+        """What the families add to a scenario file, for ``inputs.scenario.load_scenario``: their
+        own tables, their keys in ``[markets.NAME]`` and their checks, in build order."""
+        return ScenarioRules(
+            sections={family.name: (family.section.key, family.section.model) for family in self if family.section is not None},
+            market={family.name: family.market_rules for family in self if family.market_rules is not None},
+            checks=tuple(family.check for family in self if family.check is not None),
+        )
+
+    def scenario_warnings(self, scenario: Scenario) -> list[InputWarning]:
+        """Every family's warnings about its settings, in build order."""
+        return [warning for family in self if family.scenario_warnings is not None for warning in family.scenario_warnings(scenario)]
 
     def __iter__(self) -> Iterator[PolicyFamily]:
         """Families in build order: policy families as registered, then the closing ones."""

@@ -11,21 +11,138 @@ firms does. It is left out on purpose (``add_reserve``, docs/formulation.md).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import pyomo.core as pyo
+from pydantic import Field, field_validator
 
+from optimodel.errors import InputError
 from optimodel.inputs.data import ModelData
-from optimodel.inputs.scenario import Scenario
-from optimodel.model.registry import DiagnosisBounds, PolicyFamily, SolvedModel, WarmMove, family_data
-
-if TYPE_CHECKING:
-    from optimodel.inputs.plausibility import InputWarning
+from optimodel.inputs.plausibility import InputWarning, WarningCode, years_text
+from optimodel.inputs.scenario import MAX_PRICE, MAX_SCENARIO_QUANTITY, ClosedModel, Scenario
+from optimodel.model.collar import CollarRules
+from optimodel.model.registry import DiagnosisBounds, PolicyFamily, SolvedModel, WarmMove, family_data, share_at_prices
+from optimodel.palette import COLOURS
 
 RELEASE, INTAKE = "release", "intake"
+
+
+class ReserveTier(ClosedModel):
+    """One tier of an allowance reserve: a yearly quantity at a trigger price."""
+
+    price: float | dict[int, float]
+    """Trigger price, money per tCO2e of the year: one number, or one per year (a year not given
+    takes the nearest earlier year's price; the first scenario year must be given)."""
+    quantity_tco2e: float = Field(ge=0.0, le=MAX_SCENARIO_QUANTITY, allow_inf_nan=False)
+    """The most this tier releases (or takes in) each year, tCO2e."""
+
+    @field_validator("price")
+    @classmethod
+    def _a_price(cls, price: float | dict[int, float]) -> float | dict[int, float]:
+        for value in price.values() if isinstance(price, dict) else [price]:
+            if not math.isfinite(value) or not 0.0 <= value <= MAX_PRICE:
+                raise ValueError(f"a trigger price must be between 0 and {MAX_PRICE:g}, got {value}")
+        return price
+
+    def trigger(self, year: int) -> float:
+        """The trigger price of ``year`` (money of that year)."""
+        if not isinstance(self.price, dict):
+            return self.price
+        earlier = [given for given in self.price if given <= year]
+        return self.price[max(earlier)] if earlier else self.price[min(self.price)]
+
+
+class ReservePolicy(ClosedModel):
+    """An allowance reserve with price triggers (contract section 9): a finite stock that releases
+    allowances in tiers while the price reaches their triggers (a containment reserve), and an
+    optional intake that withholds issued allowances into the stock while the price would fall
+    below its triggers (an emissions containment reserve). The stock carries across years."""
+
+    stock_tco2e: float = Field(default=0.0, ge=0.0, le=MAX_SCENARIO_QUANTITY, allow_inf_nan=False)
+    """Allowances in the reserve at the start of the first modelled year, tCO2e."""
+    release: list[ReserveTier] = Field(default_factory=list)
+    """Release tiers: each year, up to quantity_tco2e sold at the tier's price."""
+    intake: list[ReserveTier] = Field(default_factory=list)
+    """Intake tiers: each year, up to quantity_tco2e of issued allowances withheld into the stock
+    while the price would fall below the tier's price."""
+
+
+class ReserveRules(ClosedModel):
+    """The allowance reserve: this family's key in every ``[markets.NAME]`` table."""
+
+    reserve: ReservePolicy | None = None
+    """An allowance reserve with price-triggered release and intake tiers; default none."""
+
+
+def _check(scenario: Scenario, file: str) -> None:
+    for market, rules in scenario.market_rules(ReserveRules).items():
+        if rules.reserve is not None:
+            _check_reserve(rules.reserve, scenario, file, f"markets.{market}.reserve")
+
+
+def _check_reserve(reserve: ReservePolicy, scenario: Scenario, file: str, key: str) -> None:
+    """Trigger tables start by the first year, and no intake trigger reaches a release trigger
+    (else the reserve would take in and release the same allowances in one year for a profit)."""
+    first = scenario.years[0]
+    for kind, tiers in (("release", reserve.release), ("intake", reserve.intake)):
+        for index, tier in enumerate(tiers):
+            if isinstance(tier.price, dict) and min(tier.price) > first:
+                raise InputError(
+                    f"a trigger table must give the first scenario year {first}", file=file, key=f"{key}.{kind}.{index}.price"
+                )
+    for year in scenario.modelled_years:
+        for index, intake in enumerate(reserve.intake):
+            for release in reserve.release:
+                if intake.trigger(year) >= release.trigger(year):
+                    raise InputError(
+                        f"in {year} the intake trigger {intake.trigger(year):g} is not below the release trigger "
+                        f"{release.trigger(year):g}",
+                        file=file,
+                        key=f"{key}.intake.{index}.price",
+                    )
+
+
+def _scenario_warnings(scenario: Scenario) -> list[InputWarning]:
+    """Trigger tables with years the model never reaches, and release tiers that cannot act."""
+    found = []
+    modelled = set(scenario.modelled_years)
+    for market, policy in scenario.markets.items():
+        reserve = policy.rules(ReserveRules).reserve
+        if reserve is None:
+            continue
+        for kind, tiers in (("release", reserve.release), ("intake", reserve.intake)):
+            for index, tier in enumerate(tiers):
+                outside = [year for year in tier.price if year not in modelled] if isinstance(tier.price, dict) else []
+                if outside:
+                    found.append(
+                        InputWarning(
+                            WarningCode.year_outside_years,
+                            f"markets.{market}.reserve.{kind}.{index}.price has values for {years_text(outside)}, outside the "
+                            "modelled years; they are ignored",
+                        )
+                    )
+        if reserve.release and reserve.stock_tco2e == 0 and not reserve.intake:
+            found.append(
+                InputWarning(
+                    WarningCode.reserve_cannot_act,
+                    f"markets.{market}.reserve has release tiers but no stock_tco2e and no intake to fill it: it never releases",
+                )
+            )
+        ceiling = policy.rules(CollarRules).price_ceiling
+        if reserve.release and ceiling is not None and all(
+            tier.trigger(year) >= ceiling for tier in reserve.release for year in scenario.modelled_years
+        ):
+            found.append(
+                InputWarning(
+                    WarningCode.reserve_cannot_act,
+                    f"every release trigger of markets.{market}.reserve is at or above its price_ceiling ({ceiling:g}): "
+                    "the ceiling sells first, so the reserve never releases",
+                )
+            )
+    return found
 
 
 @dataclass(frozen=True)
@@ -49,8 +166,8 @@ def prepare_reserve(scenario: Scenario, data: ModelData) -> ReserveData:
     """The tiers of each market with a reserve, for every modelled year."""
     rows: list[tuple] = []
     stock: dict[str, float] = {}
-    for market, policy in scenario.market_policies().items():
-        reserve = policy.reserve
+    for market, rules in scenario.market_rules(ReserveRules).items():
+        reserve = rules.reserve
         if reserve is None or market not in data.markets:
             continue
         stock[market] = data.scaling.to_model(reserve.stock_tco2e)
@@ -260,9 +377,6 @@ def _warm_move(move: WarmMove) -> None:
 
 def _result_warnings(solved: SolvedModel, result) -> list[InputWarning]:
     """Intake while the price is above its trigger: the stock binds later (see ``add_reserve``)."""
-    # Imported here: plausibility reads the model package, which registers this family.
-    from optimodel.inputs.plausibility import InputWarning, WarningCode
-
     reserve: ReserveData | None = family_data(FAMILY, solved.scenario, solved.data)
     if reserve is None or reserve.tiers.empty:
         return []
@@ -286,6 +400,50 @@ def _result_warnings(solved: SolvedModel, result) -> list[InputWarning]:
 
 INTAKE_REPORTED_TCO2E = 1.0
 """Intake below one tonne is solver noise, not an intake to warn about."""
+RELEASED_TCO2E = 0.5
+"""A release below half a tonne is solver noise."""
+
+
+def _draw_statistics(scenario: Scenario, market: str, year: int, prices: np.ndarray, draws: pd.DataFrame) -> dict[str, float]:
+    """price_quantiles.csv ``p_at_reserve_trigger`` (the share of solved draws priced at a
+    release trigger) and ``p_reserve_release`` (the share in which the reserve releases)."""
+    reserve = scenario.market_policies()[market].rules(ReserveRules).reserve
+    triggers = [tier.trigger(year) for tier in reserve.release] if reserve is not None else []
+    released = draws["reserve_released_tco2e"].to_numpy(dtype=float)
+    return {
+        "p_at_reserve_trigger": share_at_prices(prices, triggers),
+        "p_reserve_release": float((released > RELEASED_TCO2E).mean()) if len(prices) else math.nan,
+    }
+
+
+RESERVE_COLUMNS = ("reserve_released_tco2e", "reserve_intake_tco2e", "reserve_stock_end_tco2e")
+
+
+def _reserve_figure(markets: pd.DataFrame):
+    """The reserve's stock at year end (line) and its yearly releases and intake (bars), Mt."""
+    import plotly.graph_objects as go
+
+    figure = go.Figure()
+    for index, (market, table) in enumerate(markets.groupby("market", sort=False)):
+        colour = COLOURS[index % len(COLOURS)]
+        figure.add_trace(go.Scatter(x=table["year"], y=table["reserve_stock_end_tco2e"] / 1e6, mode="lines+markers",
+                                    name=f"{market}: stock at year end", line={"color": colour}))
+        figure.add_trace(go.Bar(x=table["year"], y=table["reserve_released_tco2e"] / 1e6, name=f"{market}: released",
+                                marker={"color": colour}, opacity=0.5))
+        figure.add_trace(go.Bar(x=table["year"], y=-table["reserve_intake_tco2e"] / 1e6, name=f"{market}: taken in (negative)",
+                                marker={"color": colour, "pattern": {"shape": "/"}}, opacity=0.5))
+    figure.update_layout(title="Allowance reserve: stock, releases and intake", xaxis_title="year", yaxis_title="Mt CO2e",
+                         barmode="relative")
+    return figure
+
+
+
+
+def _report_figures(markets: pd.DataFrame) -> list:
+    """The reserve's chart, when it released, took in or held anything."""
+    if not all(column in markets.columns for column in RESERVE_COLUMNS) or markets[list(RESERVE_COLUMNS)].abs().to_numpy().sum() == 0:
+        return []
+    return [_reserve_figure(markets)]
 
 
 FAMILY = PolicyFamily(
@@ -302,6 +460,13 @@ FAMILY = PolicyFamily(
     warm_mask=_warm_mask,
     warm_move=_warm_move,
     result_warnings=_result_warnings,
+    market_rules=ReserveRules,
+    check=_check,
+    draw_columns=("reserve_released_tco2e",),
+    revenue_columns={"reserve_revenue": "reserve sales"},
+    report_figures=_report_figures,
+    draw_statistics=_draw_statistics,
+    scenario_warnings=_scenario_warnings,
     window_decided=("reserve_release", "reserve_intake"),
     # None of its numbers is one a Monte Carlo draw scales (costs, baselines, offset quantities).
     draw_neutral=True,

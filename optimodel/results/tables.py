@@ -187,7 +187,8 @@ def make_result(
     price_table = pd.DataFrame(
         [{"market": market, "year": year, **entry} for (market, year), entry in prices.items()]
     )
-    extra = [column for column in ("offset_price", "offset_spread") if column in price_table.columns]
+    # The families' price columns (``PolicyFamily.price_columns``) follow the contract's.
+    extra = [column for column in price_table.columns if column not in PRICE_COLUMNS]
     price_table = price_table[PRICE_COLUMNS + extra]
 
     firms = _firm_table(data, step_abatement, step_cost, prices)
@@ -321,9 +322,8 @@ def _market_table(solved: SolvedModel, firms: pd.DataFrame, prices: dict) -> pd.
             table[name] = columns.pop(name, np.zeros(len(keys)))
     for name, values in columns.items():
         table[name] = values
-    for name in ("offset_price", "offset_spread"):
-        if any(name in prices[key] for key in keys):
-            table[name] = [prices[key].get(name, np.nan) for key in keys]
+    for name in dict.fromkeys(name for key in keys for name in prices[key] if name not in ("price", "price_low", "price_high")):
+        table[name] = [prices[key].get(name, np.nan) for key in keys]
     return table
 
 

@@ -13,6 +13,7 @@ import logging
 import math
 
 from optimodel.inputs.data import ModelData
+from optimodel.model.build import FAMILIES
 from optimodel.model.lp import CompiledLp, LpSolution
 from optimodel.tolerances import SOLVER_FEASIBILITY
 
@@ -35,13 +36,13 @@ def prices_from_duals(
 
     A market row the compiler dropped (no variable in it, and met) has price 0; its price_high is
     infinite when it is met with nothing to spare (one fewer allowance is infeasible).
-    ``offset_spread`` is the offset_limit dual in money of the year and ``offset_price`` = price -
-    spread (the value of one more usable credit).
+    A family's ``price_rows`` (the offsets' ``offset_limit``) become prices the same way (rounded
+    up to 0), and its ``price_columns`` turn them into its extra columns (``offset_price``, ...).
     """
     discount = data.discount_by_year()
     balance_rows = compiled.rows.get("market_balance", {})
     constant_balances = compiled.constant_rows.get("market_balance", {})
-    offset_rows = compiled.rows.get("offset_limit", {})
+    priced = [(family.price_rows, family.price_columns) for family in FAMILIES if family.price_columns is not None]
     prices = {}
     for market in data.markets:
         for year in data.years:
@@ -56,10 +57,13 @@ def prices_from_duals(
                 point = low = 0.0
                 high = math.inf if abs(spare) <= SOLVER_FEASIBILITY * max(1.0, abs(spare)) else 0.0
             entry = {"price": point, "price_low": low, "price_high": high}
-            if key in offset_rows:
-                spread = max(-solution.row_dual[offset_rows[key]] / weight, 0.0)
-                entry["offset_spread"] = spread
-                entry["offset_price"] = point - spread
+            for rows, columns in priced:
+                row_prices = {
+                    name: max(-solution.row_dual[compiled.rows[name][key]] / weight, 0.0)
+                    for name in rows
+                    if key in compiled.rows.get(name, {})
+                }
+                entry.update(columns(entry, row_prices))
             prices[key] = entry
     return prices
 

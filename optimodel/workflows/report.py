@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from optimodel.errors import InputError
-
-COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#7f7f7f"]
+from optimodel.model.build import FAMILIES
+from optimodel.palette import COLOURS
 
 
 def _figure_html(figure, first: bool) -> str:
@@ -66,8 +66,8 @@ def _mac_figure(run: Path, prices: pd.DataFrame):
     copy of its inputs, with the market's clearing price."""
     import plotly.graph_objects as go
 
+    from optimodel.api import load_scenario
     from optimodel.inputs.data import load_data
-    from optimodel.inputs.scenario import load_scenario
 
     scenario = load_scenario(run / "scenario.toml")
     data = load_data(scenario)
@@ -117,13 +117,6 @@ def _firms_figure(firms: pd.DataFrame):
                         labels={"compliance_cost": "abatement cost + price x net purchase"})
 
 
-def _bank_figure(markets: pd.DataFrame):
-    import plotly.express as px
-
-    return px.bar(markets.assign(mt=markets["bank_end_tco2e"] / 1e6), x="year", y="mt", color="market", barmode="group",
-                  title="Bank at year end (negative: borrowed)", labels={"mt": "Mt CO2e"})
-
-
 def _emissions_figure(markets: pd.DataFrame):
     """Verified emissions against the allowances issued (the caps), per market, Mt."""
     import plotly.graph_objects as go
@@ -140,29 +133,12 @@ def _emissions_figure(markets: pd.DataFrame):
     return figure
 
 
-RESERVE_COLUMNS = ("reserve_released_tco2e", "reserve_intake_tco2e", "reserve_stock_end_tco2e")
-
-
-def _reserve_figure(markets: pd.DataFrame):
-    """The reserve's stock at year end (line) and its yearly releases and intake (bars), Mt."""
-    import plotly.graph_objects as go
-
-    figure = go.Figure()
-    for index, (market, table) in enumerate(markets.groupby("market", sort=False)):
-        colour = COLOURS[index % len(COLOURS)]
-        figure.add_trace(go.Scatter(x=table["year"], y=table["reserve_stock_end_tco2e"] / 1e6, mode="lines+markers",
-                                    name=f"{market}: stock at year end", line={"color": colour}))
-        figure.add_trace(go.Bar(x=table["year"], y=table["reserve_released_tco2e"] / 1e6, name=f"{market}: released",
-                                marker={"color": colour}, opacity=0.5))
-        figure.add_trace(go.Bar(x=table["year"], y=-table["reserve_intake_tco2e"] / 1e6, name=f"{market}: taken in (negative)",
-                                marker={"color": colour, "pattern": {"shape": "/"}}, opacity=0.5))
-    figure.update_layout(title="Allowance reserve: stock, releases and intake", xaxis_title="year", yaxis_title="Mt CO2e",
-                         barmode="relative")
-    return figure
-
-
-MONEY_NAMES = {"abatement_cost": "abatement cost", "auction_revenue": "auction revenue",
-               "ceiling_revenue": "ceiling sales", "reserve_revenue": "reserve sales"}
+def money_names() -> dict[str, str]:
+    """summary.json totals -> label: abatement cost, auction revenue, then each family's revenue."""
+    names = {"abatement_cost": "abatement cost", "auction_revenue": "auction revenue"}
+    for family in FAMILIES:
+        names.update(family.revenue_columns)
+    return names
 
 
 def _money_figure(summary: dict):
@@ -172,7 +148,7 @@ def _money_figure(summary: dict):
 
     by_year = pd.DataFrame(summary.get("totals", {}).get("by_year", []))
     figure = go.Figure()
-    for index, (name, label) in enumerate(MONEY_NAMES.items()):
+    for index, (name, label) in enumerate(money_names().items()):
         if name in by_year.columns and by_year[name].abs().sum() > 0:
             figure.add_trace(go.Bar(x=by_year["year"], y=by_year[name] / 1e9, name=label, marker={"color": COLOURS[index]}))
     currency = html.escape(str(summary.get("currency", "")))
@@ -333,7 +309,7 @@ def _comparison_page(directories: list[Path]) -> str:
 
     def by_year(markets: pd.DataFrame, summary: dict) -> pd.DataFrame:
         table = markets.groupby("year")[["emissions_tco2e", "bank_end_tco2e"]].sum()
-        revenue = [name for name in ("auction_revenue", "ceiling_revenue", "reserve_revenue") if name in markets.columns]
+        revenue = [name for name in list(money_names())[1:] if name in markets.columns]
         table["revenue"] = markets.groupby("year")[revenue].sum().sum(axis=1) if revenue else 0.0
         totals = pd.DataFrame(summary.get("totals", {}).get("by_year", []))
         cost = totals.set_index("year")["abatement_cost"] if not totals.empty else pd.Series(dtype=float)
@@ -410,10 +386,10 @@ def build_report(directory: Path | list[Path]) -> str:
     if (run / "scenario.toml").exists():
         figures.append(_mac_figure(run, tables["prices"]))
     markets = tables["markets"]
-    figures += [_emissions_figure(markets), _abatement_figure(tables["options"]), _firms_figure(tables["firms"]),
-                _bank_figure(markets)]
-    if all(column in markets.columns for column in RESERVE_COLUMNS) and markets[list(RESERVE_COLUMNS)].abs().to_numpy().sum() > 0:
-        figures.append(_reserve_figure(markets))
+    figures += [_emissions_figure(markets), _abatement_figure(tables["options"]), _firms_figure(tables["firms"])]
+    for family in FAMILIES:
+        if family.report_figures is not None:
+            figures += family.report_figures(markets)
     if summary.get("totals"):
         figures.append(_money_figure(summary))
     if cbam is not None and not cbam.empty:

@@ -26,8 +26,9 @@ from typing import Any
 
 import pandas as pd
 
+from optimodel.api import load_scenario
 from optimodel.errors import InfeasibleError, InputError, OptimodelError
-from optimodel.inputs.scenario import Scenario, derived_scenario, load_scenario
+from optimodel.inputs.scenario import Scenario, derived_scenario
 from optimodel.results.outputs import FolderPlan
 
 log = logging.getLogger(__name__)
@@ -123,6 +124,8 @@ def _structure(scenario: Scenario) -> dict:
     from optimodel.model.build import FAMILIES
 
     dump = scenario.model_dump(mode="json")
+    # Each market's table as written: its sectors and every family's keys.
+    dump["markets"] = {market: policy.document() for market, policy in scenario.markets.items()}
     dump["sections"] = {name: section.model_dump(mode="json") for name, section in scenario.sections.items()}
     for family in FAMILIES:
         if family.warm_mask is not None:

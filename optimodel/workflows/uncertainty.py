@@ -36,6 +36,7 @@ import pandas as pd
 from optimodel.errors import InputError
 from optimodel.inputs.data import ModelData
 from optimodel.inputs.scenario import Distribution, FactorTarget, Scenario, UncertaintyFactor, UncertaintyOptions
+from optimodel.model.build import FAMILIES
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +54,6 @@ QUANTILE_EXTRA_COLUMNS = [
 ]
 CONFIDENCE_Z = 1.959963984540054
 """The normal quantile of a two-sided 95 % interval, for the quantiles' standard errors."""
-AT_PRICE_RTOL = 1e-6
-"""A price within this relative distance of a ceiling or trigger sits on it."""
-RELEASED_TCO2E = 0.5
-"""A release below half a tonne is solver noise."""
 
 
 def factor_names(options: UncertaintyOptions) -> list[str]:
@@ -175,7 +172,6 @@ class DrawSession:
     def solve(self, draw: int, values: np.ndarray) -> list[dict]:
         """The draws.parquet rows of one draw: one per market and reported year."""
         from optimodel.errors import InfeasibleError, SolverError
-        from optimodel.model.build import FAMILIES
         from optimodel.model.registry import DrawMove, SolvedModel
         from optimodel.results.tables import objective_money
         from optimodel.solver.certificate import certify_lp
@@ -229,7 +225,7 @@ class DrawSession:
                 "draw": draw, "market": key[0], "year": key[1], "price": entry["price"], "price_low": entry["price_low"],
                 "price_high": entry["price_high"], "status": "optimal", "total_cost": total,
             }
-            for name in ("bank_end_tco2e", "ceiling_tco2e", "reserve_released_tco2e"):
+            for name in (name for family in FAMILIES for name in family.draw_columns):
                 row[name] = float(columns[name][index_of[key]]) if name in columns else 0.0
             rows.append(row)
         return rows
@@ -359,7 +355,6 @@ def refuse_families_without_draw_moves() -> None:
     """``InputError`` (exit 2) naming every registered family that can neither move its numbers
     for a draw (``draw_move``) nor says that none of them depends on a draw (``draw_neutral``):
     its draws would silently keep the base numbers, so none is solved."""
-    from optimodel.model.build import FAMILIES
 
     missing = [family.name for family in FAMILIES if family.draw_move is None and not family.draw_neutral]
     if missing:
@@ -485,7 +480,6 @@ def quantile_standard_error(ordered: np.ndarray, probability: float) -> float:
 
 def price_quantiles(table: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     """price_quantiles.csv: per market and year, over the optimal draws."""
-    policies = scenario.market_policies()
     records = []
     for (market, year), rows in table.groupby(["market", "year"], sort=False):
         solved = rows[rows["status"] == "optimal"]
@@ -496,30 +490,16 @@ def price_quantiles(table: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
         record["sd"] = float(prices.std(ddof=1)) if count > 1 else math.nan
         for probability in QUANTILES:
             record[f"p{round(probability * 100):02d}"] = float(np.quantile(prices, probability)) if count else math.nan
-        ceiling = policies[market].price_ceiling if market in policies else None
-        record["p_at_ceiling"] = _share(prices, [ceiling] if ceiling is not None else [])
         record["draws_solved"] = count
         record["draws_infeasible"] = int((rows["status"] == "infeasible").sum())
-        reserve = policies[market].reserve if market in policies else None
-        triggers = [tier.trigger(int(year)) for tier in reserve.release] if reserve is not None else []
-        record["p_at_reserve_trigger"] = _share(prices, triggers)
-        released = solved["reserve_released_tco2e"].to_numpy(dtype=float)
-        record["p_reserve_release"] = float((released > RELEASED_TCO2E).mean()) if count else math.nan
+        for family in FAMILIES:
+            if family.draw_statistics is not None:
+                record.update(family.draw_statistics(scenario, str(market), int(year), prices, solved))
         record["se_mean"] = record["sd"] / math.sqrt(count) if count > 1 else math.nan
         for probability in QUANTILES:
             record[f"se_p{round(probability * 100):02d}"] = quantile_standard_error(prices, probability)
         records.append(record)
     return pd.DataFrame(records, columns=QUANTILE_COLUMNS + QUANTILE_EXTRA_COLUMNS)
-
-
-def _share(prices: np.ndarray, levels: list[float]) -> float:
-    """Share of ``prices`` sitting on any of ``levels`` (relative tolerance ``AT_PRICE_RTOL``)."""
-    if not len(prices):
-        return math.nan
-    on = np.zeros(len(prices), dtype=bool)
-    for level in levels:
-        on |= np.abs(prices - level) <= AT_PRICE_RTOL * max(1.0, abs(level))
-    return float(on.mean())
 
 
 def price_sensitivity(table: pd.DataFrame, options: UncertaintyOptions) -> pd.DataFrame:
