@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "optimodel"
 LAYERS = ["foundation", "inputs", "model", "solver", "results", "api", "workflows", "cli"]
 """Bottom to top: a module imports only from its own layer and those below (README, "Layout")."""
 
-FOUNDATION = {"optimodel.errors", "optimodel.tolerances", "optimodel.version"}
+FOUNDATION = {"optimodel.errors", "optimodel.palette", "optimodel.tolerances", "optimodel.version"}
 
 
 def layer_of(module: str) -> str:

@@ -40,6 +40,19 @@ class TrancheSection(BaseModel):
     """Price of each tranche, money per tCO2e of the year."""
 
 
+class TrancheMarketRules(BaseModel):
+    """The family's key in every [markets.NAME] table."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    tranches: bool = True
+    """False keeps this market out of the tranches."""
+
+
+def selling(scenario, market: str) -> bool:
+    return scenario.market_policies()[market].rules(TrancheMarketRules).tranches
+
+
 def prepare(scenario, data) -> list[tuple[int, float, float]]:
     """(tranche, quantity in model units, price) for each tranche; none without the section."""
     section = scenario.sections.get("tranches")
@@ -68,7 +81,7 @@ def add_tranches(model, data, scenario) -> None:
     tranches = family_data(TRANCHES, scenario, data)
     if not tranches:
         return
-    index = [(tier, market, year) for tier, _, _ in tranches for market in data.markets for year in data.years]
+    index = [(tier, market, year) for tier, _, _ in tranches for market in data.markets if selling(scenario, market) for year in data.years]
     quantity = {tier: amount for tier, amount, _ in tranches}
     price = {tier: value for tier, _, value in tranches}
     model.tranche_index = pyo.Set(initialize=index, dimen=3, ordered=True)
@@ -96,7 +109,7 @@ def reported_cost(solved: SolvedModel, result) -> float:
 def diagnosis(data, scenario, bounds: DiagnosisBounds) -> None:
     for _, quantity, _ in family_data(TRANCHES, scenario, data):
         for market in data.markets:
-            for year in data.years:
+            for year in data.years if selling(scenario, market) else ():
                 bounds.add_extra((market, year), quantity)
 
 
@@ -106,6 +119,7 @@ TRANCHES = PolicyFamily(
     add=add_tranches,
     variables=("tranche_sales",),
     section=ScenarioSection("tranches", TrancheSection),
+    market_rules=TrancheMarketRules,
     prepare=prepare,
     market_values=market_values,
     reported_supply=reported_supply,
@@ -191,6 +205,32 @@ def test_its_section_is_closed(registered, tmp_path):
     path = case(tmp_path, cap=65.0)
     path.write_text(path.read_text().replace("quantity_tco2e = 10.0", "quantity_tco2e = 10.0\nprise = 3"))
     with pytest.raises(optimodel.InputError, match="key tranches.prise: unknown key"):
+        optimodel.load_scenario(path)
+
+
+def test_its_key_in_a_market_table_is_its_own(registered, tmp_path):
+    # tranches = false keeps the market out: 35 t to cover are 20 t abated at 10 and 15 t at 100.
+    path = case(tmp_path, cap=65.0)
+    path.write_text(path.read_text() + "\n[markets.national]\ntranches = false\n")
+    result = optimodel.solve(optimodel.load_scenario(path))
+    assert result.prices["price"].tolist() == pytest.approx([100.0])
+    assert result.summary["objective"] == pytest.approx(200.0 + 1500.0)
+    path.write_text(path.read_text().replace("tranches = false", 'tranches = "sometimes"'))
+    with pytest.raises(optimodel.InputError, match="key markets.national.tranches"):
+        optimodel.load_scenario(path)
+
+
+def test_a_second_family_cannot_claim_a_market_key(registered):
+    from optimodel.model.offsets import OffsetRules
+
+    with pytest.raises(ValueError, match="offset_limit"):
+        FAMILIES.register(PolicyFamily(name="copy", title="Copy", add=add_tranches, market_rules=OffsetRules))
+
+
+def test_without_registration_the_market_key_is_unknown(tmp_path):
+    path = case(tmp_path, cap=65.0)
+    path.write_text(path.read_text().replace("[tranches]\nquantity_tco2e = 10.0\n", "") + "\n[markets.national]\ntranches = false\n")
+    with pytest.raises(optimodel.InputError, match="key markets.national.tranches: unknown key"):
         optimodel.load_scenario(path)
 
 
