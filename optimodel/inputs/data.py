@@ -274,6 +274,8 @@ def read_table(path: Path, schema: TableSchema, keep_raw: tuple[str, ...] = ()) 
         cells = raw[column.name]
         if pd.api.types.is_numeric_dtype(cells):
             table[column.name] = _parse_numbers(cells, column, where)
+        elif column.kind is Kind.text:
+            table[column.name] = _parse_text(cells, column, where)
         else:
             table[column.name] = _parse_column(cells.str.strip(), column, where)
         if column.name in keep_raw:
@@ -293,6 +295,19 @@ def _absent(column: Column, length: int) -> pd.Series:
 
 def _first(mask: np.ndarray) -> int:
     return int(np.flatnonzero(mask)[0])
+
+
+def _parse_text(cells: pd.Series, column: Column, where: str) -> pd.Series:
+    """A text column, stripped of surrounding spaces: each distinct value is handled once (a
+    table of 193,600 steps names 3,700 firms and a handful of options and gases)."""
+    codes, values = pd.factorize(cells, use_na_sentinel=False)
+    stripped = np.array([str(value).strip() for value in values], dtype=object)
+    blank = (stripped == "")[codes]
+    if blank.any():
+        if column.required:
+            raise InputError("blank value", file=where, column=column.name, row=_first(blank) + 1)
+        stripped[stripped == ""] = column.default
+    return pd.Series(stripped[codes], dtype=object)
 
 
 def _parse_column(cells: pd.Series, column: Column, where: str) -> pd.Series:

@@ -220,6 +220,10 @@ class SolverOptions(_Closed):
     """HiGHS presolve. Off by default: on this model's shape it costs far more than it saves."""
     time_limit_seconds: float | None = Field(default=None, gt=0.0)
     """Stop the main solve after this long (then exit 1: no prices from an unfinished solve)."""
+    crash: bool = True
+    """Start the first dual simplex solve of a large LP from the basis of a small LP whose
+    abatement steps are summed in cost order (optional addition; ``optimodel.solver.crash``).
+    Only where HiGHS starts changes: it still solves the LP as built."""
     price_intervals: bool = True
     """Compute [price_low, price_high] exactly for every market-year (re-solves near each cap).
     They need an optimal basis: after PDLP, which has none, dual simplex solves again."""

@@ -11,9 +11,10 @@ import highspy
 import numpy as np
 
 from optimodel.errors import SolverError
-from optimodel.inputs.scenario import Scenario
+from optimodel.inputs.scenario import Scenario, SolverMethod
 from optimodel.model.lp import CompiledLp, LpSolution
-from optimodel.solver.highs import highs_version, new_highs, run_highs, use_dual_simplex
+from optimodel.solver.crash import crash_basis
+from optimodel.solver.highs import highs_version, new_highs, resolved_method, run_highs, use_dual_simplex
 from optimodel.solver.intervals import price_intervals
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,11 @@ class LpSolver:
         if self.basis is not None:
             use_dual_simplex(highs)
             highs.setBasis(self.basis)
+        elif self.scenario.solver.crash and resolved_method(self.scenario.solver.method, self.compiled.shape[1]) is SolverMethod.simplex:
+            # The first solve of a large LP starts from the aggregated LP's basis (``crash``).
+            crashed = crash_basis(self.compiled)
+            if crashed is not None:
+                highs.setBasis(crashed)
         run_highs(highs)
         status = highs.getModelStatus()
         if status in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible):
