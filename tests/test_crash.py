@@ -10,6 +10,7 @@ that they are crashed too; the default instance is crashed as shipped.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -60,7 +61,9 @@ def test_the_worked_examples_crashed(every_lp_crashed, example):
 
 @st.composite
 def markets_with_banking(draw):
-    firms, emissions, options = [], [], []
+    firms: list[dict[str, Any]] = []
+    emissions: list[dict[str, Any]] = []
+    options: list[dict[str, Any]] = []
     for index in range(draw(st.integers(2, 6))):
         firm = f"F{index}"
         firms.append({"firm_id": firm, "sector": draw(st.sampled_from(["a", "b"]))})
@@ -70,7 +73,7 @@ def markets_with_banking(draw):
             options.append({"firm_id": firm, "option": f"o{number}", "potential_t": float(draw(st.integers(1, 30))),
                             "cost_per_t": float(draw(st.integers(0, 120)))})
     sectors = sorted({row["sector"] for row in firms})
-    base = {sector: sum(row["baseline_t"] for row in emissions if row["year"] == 2025 and row["firm_id"] in
+    base = {sector: sum(float(row["baseline_t"]) for row in emissions if row["year"] == 2025 and row["firm_id"] in
                         {firm["firm_id"] for firm in firms if firm["sector"] == sector}) for sector in sectors}
     caps = {sector: {str(year): round(base[sector] * draw(st.floats(0.7, 1.0)), 2) for year in (2025, 2026, 2027)} for sector in sectors}
     scenario = {
