@@ -191,19 +191,17 @@ def carry_over_allowed(solved: SolvedModel) -> np.ndarray:
     if firms is None or firms.empty:
         return allowed
     policies = solved.scenario.market_rules(BankingRules)
-    ordered = firms.sort_values(["firm_id", "year"], kind="stable")
-    sales = -ordered["net_purchase_tco2e"].to_numpy()
-    cumulative = pd.Series(sales).groupby(ordered["firm_id"].to_numpy()).cumsum().to_numpy()
-    frame = pd.DataFrame({"market": ordered["market"].to_numpy(), "year": ordered["year"].to_numpy()})
-    frame["multiple"] = frame["market"].map({market: policy.carry_over_sales_multiple for market, policy in policies.items()})
-    frame["base"] = frame["market"].map({market: policy.carry_over_base_tco2e for market, policy in policies.items()})
-    frame["allowed"] = frame["base"] + frame["multiple"] * np.maximum(cumulative, 0.0)
-    totals = frame.groupby(["market", "year"])["allowed"].sum()
-    keys = [(market, year) for market in data.markets for year in data.years]
-    for position, key in enumerate(keys):
-        if policies[key[0]].banking:
-            allowed[position] = float(totals.get(key, 0.0))
-    return allowed
+    n_firms, n_years = len(data.firms), len(data.years)
+    # firms.csv as made: firm-major, every modelled year of each firm in order.
+    sales = -firms["net_purchase_tco2e"].to_numpy().reshape(n_firms, n_years)
+    market = data.firms["market"].to_numpy()
+    multiple = np.array([policies[name].carry_over_sales_multiple for name in data.markets])[market]
+    base = np.array([policies[name].carry_over_base_tco2e for name in data.markets])[market]
+    firm_allowed = base[:, None] + multiple[:, None] * np.maximum(np.cumsum(sales, axis=1), 0.0)
+    cells = (market[:, None] * n_years + np.arange(n_years)[None, :]).ravel()
+    totals = np.bincount(cells, weights=firm_allowed.ravel(), minlength=len(allowed))
+    banking = np.repeat([policies[name].banking for name in data.markets], n_years)
+    return np.where(banking, totals, 0.0)
 
 
 def _reported_supply(markets: pd.DataFrame) -> pd.Series:

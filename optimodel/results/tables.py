@@ -152,11 +152,11 @@ def _needs_quotes(text: str) -> bool:
 
 def rounded(table: pd.DataFrame) -> pd.DataFrame:
     """Round float columns for writing; adding 0.0 turns -0.0 into 0.0."""
-    table = table.copy()
+    columns = {}
     for column in table.columns:
-        if pd.api.types.is_float_dtype(table[column]):
-            table[column] = table[column].round(OUTPUT_DECIMALS) + 0.0
-    return table
+        values = table[column]
+        columns[column] = np.round(values.to_numpy(), OUTPUT_DECIMALS) + 0.0 if pd.api.types.is_float_dtype(values) else values.to_numpy()
+    return pd.DataFrame(columns, columns=table.columns)
 
 
 def copy_inputs(inputs: dict[str, Path], folder: Path) -> dict[str, str]:
