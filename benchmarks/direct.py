@@ -38,6 +38,10 @@ import optimodel
 from optimodel.inputs.data import load_data
 from optimodel.inputs.gwp import resolve_gwp
 from optimodel.model import build_model
+from optimodel.model.banking import BankingRules
+from optimodel.model.collar import CollarRules
+from optimodel.model.offsets import OffsetRules, offer_steps
+from optimodel.model.reserve import ReserveRules
 from optimodel.solver.compiler import compile_model
 from optimodel.solver.highs import quiet_highs
 from optimodel.solver.session import LpSolver
@@ -63,7 +67,8 @@ def direct_prices(scenario, tables: dict[str, pd.DataFrame] | None = None) -> di
     gwp = resolve_gwp(scenario.gwp)
     for market in markets:
         policy = policies[market]
-        if policy.borrowing or policy.price_floor is not None or policy.reserve is not None or policy.bank_limit_tco2e is not None:
+        banking, collar = policy.rules(BankingRules), policy.rules(CollarRules)
+        if banking.borrowing or banking.bank_limit_tco2e is not None or collar.price_floor is not None or policy.rules(ReserveRules).reserve:
             raise SystemExit(f"direct.py covers banking, offsets and a ceiling only (market {market})")
     tables = tables or read_tables(scenario)
     firms, emissions, options, activity = (tables[name] for name in ("firms", "emissions", "options", "activity"))
@@ -103,7 +108,8 @@ def direct_prices(scenario, tables: dict[str, pd.DataFrame] | None = None) -> di
     step_upper = options["potential_t"].to_numpy()[kept] * step_gwp / MT
     step_cost = options["cost_per_t"].to_numpy()[kept] / step_gwp
     discount = np.array([(1.0 + scenario.discount_rate) ** -(year - years[0]) for year in years])
-    offset_limit = np.array([policies[market].offset_limit for market in markets])
+    offset_limit = np.array([policies[market].rules(OffsetRules).offset_limit for market in markets])
+    offers = offer_steps(scenario)
     n_balance = n_markets * n_years
     limit_rows = {
         key: n_balance + position
@@ -122,7 +128,7 @@ def direct_prices(scenario, tables: dict[str, pd.DataFrame] | None = None) -> di
     column = len(step_row)
     extra_rows, extra_cols, extra_values, extra_cost, extra_upper = [], [], [], [], []
     supply_rows: dict[tuple[int, int], list[int]] = {}
-    for step_number, step in enumerate(scenario.offsets):
+    for step_number, step in enumerate(offers):
         for market in range(n_markets):
             if offset_limit[market] == 0 or (step.markets is not None and markets[market] not in step.markets):
                 continue
@@ -142,10 +148,10 @@ def direct_prices(scenario, tables: dict[str, pd.DataFrame] | None = None) -> di
             extra_rows += [next_row] * len(columns)
             extra_cols += columns
             extra_values += [1.0] * len(columns)
-            row_upper.append(scenario.offsets[step_number].quantity_tco2e / MT)
+            row_upper.append(offers[step_number].quantity_tco2e / MT)
             next_row += 1
     for market in range(n_markets):
-        if policies[markets[market]].banking:
+        if policies[markets[market]].rules(BankingRules).banking:
             for year in range(n_years - 1):
                 # Banked out of year t: leaves t's supply, joins t+1's.
                 extra_rows += [market * n_years + year, market * n_years + year + 1]
@@ -154,7 +160,7 @@ def direct_prices(scenario, tables: dict[str, pd.DataFrame] | None = None) -> di
                 extra_cost.append(0.0)
                 extra_upper.append(np.inf)
                 column += 1
-        ceiling = policies[markets[market]].price_ceiling
+        ceiling = policies[markets[market]].rules(CollarRules).price_ceiling
         if ceiling is not None:
             for year in range(n_years):
                 extra_rows.append(market * n_years + year)
