@@ -21,12 +21,13 @@ objective), which the market balance and the objective read last.
 A new policy family is one module and one `FAMILIES.register` line. The module defines its
 `add_*` function (its docstring, with the math, the index sets, the dual each row yields and a
 symbol table, becomes its section below) and a `PolicyFamily` (`optimodel/model/registry.py`)
-with what else it needs: its own `[section]` of the scenario file (a closed pydantic model), the
-data it prepares from it (scaled), its columns in markets.csv, the allowances and money it
-reports (for the certificate), its bound for the pre-solve infeasibility diagnosis, the
+with what else it needs: its keys in every `[markets.NAME]` table and its own `[section]` of the
+scenario file (closed pydantic models), the checks and warnings about them, the data it
+prepares (scaled), its columns in markets.csv and prices.csv, its revenue, the allowances and
+money it reports (for the certificate), its bound for the pre-solve infeasibility diagnosis, the
 scenario numbers a warm sweep may move, how a Monte Carlo draw scales its numbers
-(`draw_move`), its warnings about a solution, and the variables a rolling horizon decides year by
-year. Build, these docs, the compiled component maps, the result tables, the certificate, the
+(`draw_move`) and what each draw records, its warnings about a solution, its report chart, and
+the variables a rolling horizon decides year by year. Build, these docs, the compiled component maps, the result tables, the certificate, the
 diagnosis, sweeps, draws and the rolling horizon all iterate over the registry. Rows whose
 right-hand side holds ledger constants record which (`ModelTerms.right_hand_side`), so a warm sweep
 moves exactly those rows whichever family owns them. `tests/test_registry.py` defines a family (a
