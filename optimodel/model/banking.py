@@ -290,6 +290,7 @@ FAMILY = PolicyFamily(
     check=_check,
     scenario_warnings=_scenario_warnings,
     draw_columns=("bank_end_tco2e",),
+    window_state=("bank",),
     report_figures=_report_figures,
     # None of its numbers is one a Monte Carlo draw scales (costs, baselines, offset quantities).
     draw_neutral=True,

@@ -240,6 +240,11 @@ class PolicyFamily:
     draw_statistics: Callable[[Scenario, str, int, np.ndarray, pd.DataFrame], dict[str, float]] | None = None
     """Its columns of price_quantiles.csv for one market-year: called with the scenario, the
     market, the year, the solved draws' prices (sorted) and those draws' rows."""
+    window_state: tuple[str, ...] = ()
+    """Variables indexed (market, year) that carry a market's state out of year t into the next
+    (a bank): a rolling window fixes those of the years already decided, and holds at 0 the one
+    out of its last year (short of the last modelled year) and every later one
+    (``solver.rolling.roll``)."""
     window_decided: tuple[str, ...] = ()
     """Variables indexed (market, year, ...) that carry a state across years (a reserve's flows):
     a rolling horizon fixes year t's once year t's window is solved, and keeps them at 0 beyond

@@ -49,12 +49,12 @@ def limited(scenario: Scenario) -> bool:
 
 @dataclasses.dataclass
 class RollingPlan:
-    """What the windows decided: each year's prices and the bank carried out of it."""
+    """What the windows decided: each year's prices and the state carried out of it."""
 
     prices: dict[tuple[str, int], dict[str, float]]
-    """(market, year) -> price, price_low, price_high (and offset columns), money of the year."""
-    bank: dict[tuple[str, int], float]
-    """(market, year) -> bank out of that year, model units."""
+    """(market, year) -> price, price_low, price_high (and the families' price columns), money of the year."""
+    carried_out: dict[tuple[str, str, int], float]
+    """(variable, market, year) -> what the windows carried out of that year (a bank), model units."""
     windows: int
     seconds: float
 
@@ -70,12 +70,12 @@ def roll(compiled: CompiledLp, solver: LpSolver, scenario: Scenario, data: Model
     years = data.years
     foresight = scenario.horizon.foresight_years or len(years)
     balance = compiled.rows.get("market_balance", {})
-    banks = compiled.columns.get("bank", {})
+    banks = _state_columns(compiled)
     carried = _carried_columns(compiled)
     built_rows = (compiled.row_lower.copy(), compiled.row_upper.copy())
     built_banks = (compiled.col_lower.copy(), compiled.col_upper.copy())
     prices: dict[tuple[str, int], dict[str, float]] = {}
-    decided: dict[tuple[str, int], float] = {}
+    decided: dict[tuple[str, str, int], float] = {}
     decided_columns: dict[int, float] = {}
     for first, year in enumerate(years):
         last = min(first + foresight, len(years)) - 1
@@ -89,8 +89,9 @@ def roll(compiled: CompiledLp, solver: LpSolver, scenario: Scenario, data: Model
         window_prices = prices_from_duals(solution, compiled, data)
         for market in data.markets:
             prices[(market, year)] = window_prices[(market, year)]
-            if (market, year) in banks:
-                decided[(market, year)] = float(solution.col_value[banks[(market, year)]])
+        for key, column in banks.items():
+            if key[2] == year:
+                decided[key] = float(solution.col_value[column])
         for column, column_year in carried:
             if column_year == year:
                 decided_columns[column] = float(solution.col_value[column])
@@ -98,12 +99,13 @@ def roll(compiled: CompiledLp, solver: LpSolver, scenario: Scenario, data: Model
     # Every bank decided, every row as built: the LP the final solve certifies.
     _see_window(solver, balance, banks, decided, years, len(years), len(years) - 1, built_rows, built_banks)
     _see_window_carried(solver, carried, decided_columns, years, len(years), len(years) - 1, built_banks)
-    return RollingPlan(prices, decided, len(years), time.perf_counter() - started)
+    return RollingPlan(prices, dict(decided), len(years), time.perf_counter() - started)
 
 
 def _see_window(solver, balance, banks, decided, years, first, last, built_rows, built_banks) -> None:
-    """Bounds for the window of years ``first`` .. ``last`` (positions): decided banks fixed,
-    the window's end bank and every later bank at 0, later market rows free; the rest as built."""
+    """Bounds for the window of years ``first`` .. ``last`` (positions): decided states (banks)
+    fixed, the one out of the window's last year and every later one at 0, later market rows
+    free; the rest as built."""
     rows = np.array(list(balance.values()), dtype=np.int32)
     row_years = np.array([years.index(key[1]) for key in balance], dtype=np.int64)
     later = row_years > last
@@ -112,7 +114,7 @@ def _see_window(solver, balance, banks, decided, years, first, last, built_rows,
     solver.set_row_bounds(rows, lower, upper)
     columns, lower_bounds, upper_bounds = [], [], []
     for key, column in banks.items():
-        position = years.index(key[1])
+        position = years.index(key[2])
         if key in decided and position < first:
             value = decided[key]
             bounds = (value, value)
@@ -125,6 +127,19 @@ def _see_window(solver, balance, banks, decided, years, first, last, built_rows,
         lower_bounds.append(bounds[0])
         upper_bounds.append(bounds[1])
     solver.set_column_bounds(np.array(columns, dtype=np.int32), np.array(lower_bounds), np.array(upper_bounds))
+
+
+def _state_columns(compiled: CompiledLp) -> dict[tuple[str, str, int], int]:
+    """(variable, market, year) -> column of every registered family's ``window_state``
+    variables (a bank: what a market carries out of a year)."""
+    from optimodel.model.build import FAMILIES
+
+    return {
+        (name, index[0], int(index[1])): column
+        for family in FAMILIES
+        for name in family.window_state
+        for index, column in compiled.columns.get(name, {}).items()
+    }
 
 
 def _carried_columns(compiled: CompiledLp) -> list[tuple[int, int]]:
