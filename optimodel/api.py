@@ -199,8 +199,11 @@ def result_for(
     if found:
         emit(found)
         result.summary["warnings"].extend(warning.as_dict() for warning in found)
+    family_money = {
+        name: by_year for family in FAMILIES if family.money_by_year is not None for name, by_year in family.money_by_year(solved).items()
+    }
     _report_scenario_years(scenario, data, result)
-    result.summary["totals"] = money_totals(data, result)
+    result.summary["totals"] = money_totals(data, result, family_money)
     result.cbam = cbam_exposure(scenario, result.sectors, result.firms, result.prices)
     result.inputs = {
         table: path
@@ -211,12 +214,14 @@ def result_for(
     return result
 
 
-def money_totals(data: ModelData, result: Result) -> dict:
-    """summary.json ``totals`` (contract section 9): per reported year the undiscounted abatement
-    cost, the auction revenue and each family's revenue (ceiling and reserve sales), and each
-    discounted to the first year."""
+def money_totals(data: ModelData, result: Result, family_money: dict[str, dict[int, float]] | None = None) -> dict:
+    """summary.json ``totals`` (contract sections 9 and 12): per reported year the undiscounted
+    abatement cost, the auction revenue, each family's revenue (ceiling and reserve sales) and
+    each family's money by year (``capex``, ``capital_charges``), and each discounted to the
+    first year."""
+    family_money = family_money or {}
     revenue = [name for family in FAMILIES for name in family.revenue_columns]
-    names = ("abatement_cost", "auction_revenue", *revenue)
+    names = ("abatement_cost", "auction_revenue", *revenue, *family_money)
     abatement = result.firms.groupby("year")["abatement_cost"].sum()
     markets = result.markets.groupby("year").sum(numeric_only=True)
     discount = data.discount_by_year()
@@ -224,7 +229,10 @@ def money_totals(data: ModelData, result: Result) -> dict:
     for year in data.reported_years:
         entry: dict[str, float] = {"year": year, "abatement_cost": float(abatement.get(year, 0.0))}
         for name in names[1:]:
-            entry[name] = float(markets[name].get(year, 0.0)) if name in markets.columns else 0.0
+            if name in family_money:
+                entry[name] = float(family_money[name].get(year, 0.0))
+            else:
+                entry[name] = float(markets[name].get(year, 0.0)) if name in markets.columns else 0.0
         by_year.append(entry)
     discounted = {name: sum(entry[name] * discount[int(entry["year"])] for entry in by_year) for name in names}
     return {"by_year": by_year, "discounted": discounted}
@@ -256,6 +264,7 @@ def _report_scenario_years(scenario: Scenario, data: ModelData, result: Result) 
         table = getattr(result, name)
         if table is not None:
             setattr(result, name, table[~table["year"].isin(lookahead)].reset_index(drop=True))
+    result.tables = {name: table[~table["year"].isin(lookahead)].reset_index(drop=True) for name, table in result.tables.items()}
 
 
 def package_versions() -> dict[str, str]:

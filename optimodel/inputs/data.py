@@ -92,6 +92,9 @@ EMISSIONS = TableSchema(
         Column("baseline_t", Kind.number, "t gas", "emissions with no abatement", minimum=0.0, maximum=MAX_TONNES),
     ),
 )
+MAX_LIFETIME_YEARS = 200.0
+"""Longest capacity lifetime accepted: beyond it a value is a typo."""
+
 OPTIONS = TableSchema(
     "options",
     (
@@ -110,6 +113,33 @@ OPTIONS = TableSchema(
             minimum=0.0,
             maximum=MAX_OUTPUT,
             default=0.0,
+        ),
+        Column(
+            "lifetime_years",
+            Kind.integer,
+            "years",
+            "given: a capacity option, built once and in service this many years; blank: an annual step",
+            required=False,
+            minimum=1.0,
+            maximum=MAX_LIFETIME_YEARS,
+        ),
+        Column(
+            "capex_per_t",
+            Kind.number,
+            "money / (t gas / yr)",
+            "cost of building one t of gas a year of capacity, money of the build year; required with lifetime_years",
+            required=False,
+            minimum=0.0,
+            maximum=MAX_MONEY_PER_TONNE,
+        ),
+        Column(
+            "max_build_t",
+            Kind.number,
+            "t gas / yr",
+            "most capacity built in the row's year (blank: no limit)",
+            required=False,
+            minimum=0.0,
+            maximum=MAX_TONNES,
         ),
     ),
 )
@@ -441,7 +471,10 @@ class ModelData:
     """Abatement steps (one option in one year): firm, sector, market, year, option, gas,
     potential_scaled (capped at the firm's baseline of the gas), cost_per_tco2e,
     output_loss_per_tco2e (output units given up per tCO2e abated), limit (the baseline_limit row
-    it belongs to, or -1), row (of the options table). Ordered by market, year and cost."""
+    it belongs to, or -1), row (of the options table); for capacity options (contract section
+    12) lifetime (years; 0 for an annual step), capex_per_tco2e (money per tCO2e a year of
+    capacity), max_build_scaled (inf: no limit) and technical_scaled (the potential before the
+    baseline caps it). Ordered by market, year and cost."""
     baseline_limits: pd.DataFrame
     """Firm-gas-years whose options could together abate more than the baseline: firm, gas, year,
     baseline_scaled. Only these need a baseline_limit row."""
@@ -555,6 +588,7 @@ def load_data(scenario: Scenario, max_memory: int | None = None, progress=None) 
     _reject_unknown(options, "firm_id", all_firm_ids, options_where, "firm_id")
     options["gas"] = _normalised_gases(options["gas"])
     _reject_unknown(options, "gas", pd.Index(gwp), options_where, "gas (not in the GWP table)")
+    _check_capacity_columns(options, options_where)
     steps = _expand_steps(_held_through_lookahead(options, scenario), years, options_where)
     steps = steps[steps["firm_id"].isin(firm_position.index)]
     steps = _scale_steps(steps, firm_position, covered, year_position, gwp, scaling)
@@ -641,6 +675,29 @@ def _held_through_lookahead(table: pd.DataFrame, scenario: Scenario) -> pd.DataF
     return pd.concat([kept, *(last.assign(year=float(year)) for year in lookahead)], ignore_index=True)
 
 
+def _check_capacity_columns(options: pd.DataFrame, where: str) -> None:
+    """A row with ``lifetime_years`` needs ``capex_per_t``, and every row of one firm, option and
+    gas is either a capacity option or an annual step (contract section 12)."""
+    lifetime = options["lifetime_years"].to_numpy(dtype=float)
+    capacity = ~np.isnan(lifetime)
+    missing = capacity & np.isnan(options["capex_per_t"].to_numpy(dtype=float))
+    if missing.any():
+        raise InputError(
+            "a capacity option (lifetime_years given) needs capex_per_t", file=where, column="capex_per_t",
+            row=int(options["row"].iat[_first(missing)]),
+        )
+    if not capacity.any():
+        return
+    mixed = options.assign(capacity=capacity).groupby(["firm_id", "option", "gas"], sort=False)["capacity"].transform("nunique") > 1
+    if mixed.any():
+        first = _first(mixed.to_numpy() & ~capacity)
+        raise InputError(
+            "lifetime_years is blank here but given in another year of the same firm, option and gas: "
+            "a capacity option needs it in every row",
+            file=where, column="lifetime_years", row=int(options["row"].iat[first]),
+        )
+
+
 def _expand_steps(options: pd.DataFrame, years: tuple[int, ...], where: str) -> pd.DataFrame:
     """Rows with a blank year hold for every scenario year; rows for other years are dropped."""
     every_year = options["year"].isna()
@@ -694,6 +751,15 @@ def _scale_steps(
             "cost_per_tco2e": cost[order],
             "output_loss_per_tco2e": steps["output_loss"].to_numpy()[order] / gas_gwp[order],
             "row": row[order],
+            # Capacity options (contract section 12): lifetime 0 marks an annual step.
+            "lifetime": np.nan_to_num(steps["lifetime_years"].to_numpy(dtype=float)[order], nan=0.0).astype(np.int64),
+            "capex_per_tco2e": np.nan_to_num(steps["capex_per_t"].to_numpy(dtype=float)[order], nan=0.0) / gas_gwp[order],
+            "max_build_scaled": np.where(
+                np.isnan(steps["max_build_t"].to_numpy(dtype=float)[order]),
+                np.inf,
+                scaling.to_model(steps["max_build_t"].to_numpy(dtype=float)[order] * gas_gwp[order]),
+            ),
+            "technical_scaled": scaling.to_model(steps["potential_t"].to_numpy()[order] * gas_gwp[order]),
         }
     )
 

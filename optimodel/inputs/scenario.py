@@ -259,7 +259,10 @@ class FactorTarget(str, Enum):
     """What an uncertainty factor multiplies."""
 
     cost = "cost"
-    """Abatement options' cost_per_t (each option's cost, negative ones included)."""
+    """Abatement options' cost_per_t (each option's cost, negative ones included), and the
+    capex_per_t of capacity options (contract section 12)."""
+    capex = "capex"
+    """The capex_per_t of capacity options only (contract section 12)."""
     baseline = "baseline"
     """Firms' baseline_t, and with it their options' potentials (which are shares of the baseline)."""
     offsets = "offsets"

@@ -264,10 +264,11 @@ def _result_warnings(solved: SolvedModel, result) -> list:
     ]
 
 
-def _report_figures(markets: pd.DataFrame) -> list:
+def _report_figures(tables: dict[str, pd.DataFrame]) -> list:
     """The bank at each year end, per market (Mt)."""
     import plotly.express as px
 
+    markets = tables["markets"]
     figure = px.bar(markets.assign(mt=markets["bank_end_tco2e"] / 1e6), x="year", y="mt", color="market", barmode="group",
                     title="Bank at year end (negative: borrowed)", labels={"mt": "Mt CO2e"})
     return [figure]

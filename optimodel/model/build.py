@@ -11,11 +11,12 @@ from pyomo.common.gc_manager import PauseGC
 
 from optimodel.inputs.data import ModelData
 from optimodel.inputs.scenario import Scenario
-from optimodel.model import abatement, allocation, banking, collar, market, objective, offsets, reserve
+from optimodel.model import abatement, allocation, banking, capacity, collar, market, objective, offsets, reserve
 from optimodel.model.registry import FAMILIES
 from optimodel.model.sets import add_sets
 
 FAMILIES.register(abatement.FAMILY)
+FAMILIES.register(capacity.FAMILY)
 FAMILIES.register(allocation.FAMILY)
 FAMILIES.register(banking.FAMILY)
 FAMILIES.register(offsets.FAMILY)

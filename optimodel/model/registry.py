@@ -160,6 +160,8 @@ class DrawMove:
     row_upper: np.ndarray
     step_cost: np.ndarray
     """Multiplier of each abatement step's cost (``data.steps`` order)."""
+    step_capex: np.ndarray
+    """Multiplier of each step's capex (capacity options; ``data.steps`` order)."""
     firm_baseline: np.ndarray
     """Multiplier of each firm's baseline and of its options' potentials (``data.firms`` order)."""
     offset_quantity: float
@@ -233,8 +235,17 @@ class PolicyFamily:
     price_columns: Callable[[dict[str, float], dict[str, float]], dict[str, float]] | None = None
     """Its extra columns of prices.csv and markets.csv for one market-year, from that market-year's
     prices (price, price_low, price_high) and its ``price_rows``' prices (those it has)."""
-    report_figures: Callable[[pd.DataFrame], list] | None = None
-    """Its charts in the run report, drawn from markets.csv (plotly figures; none when it did nothing)."""
+    tables: Callable[[SolvedModel], dict[str, pd.DataFrame]] | None = None
+    """Its own output tables (name -> table, one row per ... and modelled ``year``), written as
+    NAME.csv (capacity.csv)."""
+    tables_written: tuple[str, ...] = ()
+    """The names of the tables ``tables`` writes (the report reads them back)."""
+    money_by_year: Callable[[SolvedModel], dict[str, dict[int, float]]] | None = None
+    """Its entries of summary.json ``totals`` (name -> year -> money of the year): each joins
+    every year's entry and is discounted to the first year with the others."""
+    report_figures: Callable[[dict[str, pd.DataFrame]], list] | None = None
+    """Its charts in the run report (plotly figures; none when it did nothing), drawn from the
+    run's tables by name (``markets``, and the families' own such as ``capacity``)."""
     draw_columns: tuple[str, ...] = ()
     """Its markets.csv columns that every Monte Carlo draw records (draws.parquet)."""
     draw_statistics: Callable[[Scenario, str, int, np.ndarray, pd.DataFrame], dict[str, float]] | None = None
@@ -245,6 +256,9 @@ class PolicyFamily:
     (a bank): a rolling window fixes those of the years already decided, and holds at 0 the one
     out of its last year (short of the last modelled year) and every later one
     (``solver.rolling.roll``)."""
+    window_costs: Callable[[ModelData, CompiledLp, int], tuple[np.ndarray, np.ndarray]] | None = None
+    """Objective coefficients (columns, costs) that depend on how far a rolling window sees:
+    called with the position of its last year (the last modelled year restores them as built)."""
     window_decided: tuple[str, ...] = ()
     """Variables indexed (market, year, ...) that carry a state across years (a reserve's flows):
     a rolling horizon fixes year t's once year t's window is solved, and keeps them at 0 beyond

@@ -439,8 +439,9 @@ def _reserve_figure(markets: pd.DataFrame):
 
 
 
-def _report_figures(markets: pd.DataFrame) -> list:
+def _report_figures(tables: dict[str, pd.DataFrame]) -> list:
     """The reserve's chart, when it released, took in or held anything."""
+    markets = tables["markets"]
     if not all(column in markets.columns for column in RESERVE_COLUMNS) or markets[list(RESERVE_COLUMNS)].abs().to_numpy().sum() == 0:
         return []
     return [_reserve_figure(markets)]

@@ -28,6 +28,9 @@ class ColumnBlock:
     name: str
     upper: np.ndarray
     """Upper bound of each column (the lower bound is 0)."""
+    labels: list | None = None
+    """Index of each column in ``CompiledLp.columns[name]`` (default its position): (market,
+    year, ...) tuples let a rolling horizon find a column's year (``window_decided``)."""
 
 
 BlockPart = tuple[str, np.ndarray, np.ndarray]
@@ -41,6 +44,12 @@ class BlockRow:
     index: Hashable
     upper: float
     part: BlockPart
+    more: tuple[BlockPart, ...] = ()
+    """Parts of further blocks in the same row (a capacity row: abatement less capacity built)."""
+
+    @property
+    def parts(self) -> tuple[BlockPart, ...]:
+        return (self.part, *self.more)
 
 
 class LinearTerms:
@@ -120,18 +129,25 @@ class ModelTerms:
     def __post_init__(self) -> None:
         self.emissions, self.issued, self.supply, self.cost = (LinearTerms(self) for _ in range(4))
 
-    def declare_block(self, name: str, upper: np.ndarray) -> None:
-        """Columns ``name[0..n-1]``, each between 0 and ``upper``: a ``ColumnBlock``, or with
-        ``materialise`` a Pyomo Var of that name on the model."""
+    def declare_block(self, name: str, upper: np.ndarray, labels: list | None = None) -> None:
+        """Columns ``name[0..n-1]``, each between 0 and ``upper`` (None or inf: unbounded above):
+        a ``ColumnBlock``, or with ``materialise`` a Pyomo Var of that name on the model, indexed
+        by ``labels`` when given."""
         if self.materialise:
             import pyomo.core as pyo
 
-            bounds = np.asarray(upper, dtype=float).tolist()
-            variable = pyo.Var(range(len(bounds)), domain=pyo.NonNegativeReals, bounds=lambda model, k: (0.0, bounds[k]))
+            bounds = [None if not np.isfinite(value) else value for value in np.asarray(upper, dtype=float).tolist()]
+            index = list(labels) if labels is not None else list(range(len(bounds)))
+            position = {label: k for k, label in enumerate(index)}
+
+            def column_bounds(model, *label):
+                return (0.0, bounds[position[label if len(label) > 1 else label[0]]])
+
+            variable = pyo.Var(index, domain=pyo.NonNegativeReals, bounds=column_bounds)
             self.model.add_component(name, variable)
-            self.materialised[name] = list(variable.values())
+            self.materialised[name] = [variable[label] for label in index]
             return
-        self.blocks[name] = ColumnBlock(name, np.asarray(upper, dtype=float))
+        self.blocks[name] = ColumnBlock(name, np.asarray(upper, dtype=float), list(labels) if labels is not None else None)
 
     def block_variables(self, name: str) -> list:
         """The Pyomo variables of a materialised block, in column order."""
@@ -147,11 +163,13 @@ class ModelTerms:
 
             def rule(model, index):
                 row = by_index[index]
-                block, positions, coefficients = row.part
-                variables = self.block_variables(block)
-                return LinearExpression(
-                    constant=0.0, linear_coefs=coefficients.tolist(), linear_vars=[variables[k] for k in positions.tolist()]
-                ) <= row.upper
+                coefficients: list[float] = []
+                variables: list = []
+                for block, positions, values in row.parts:
+                    columns = self.block_variables(block)
+                    coefficients.extend(values.tolist())
+                    variables.extend(columns[k] for k in positions.tolist())
+                return LinearExpression(constant=0.0, linear_coefs=coefficients, linear_vars=variables) <= row.upper
 
             self.model.add_component(name, pyo.Constraint([row.index for row in rows], rule=rule))
             return

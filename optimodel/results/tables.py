@@ -47,6 +47,8 @@ class Result:
     """EU CBAM exposure by sector and year (scenarios with [cbam]); written as cbam.csv."""
     regions: pd.DataFrame | None = None
     """Firms' results summed by region and year (when firms have a region); written as regions.csv."""
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    """The families' own tables (``PolicyFamily.tables``: capacity.csv), written as NAME.csv."""
     reads: tuple[Path, ...] = ()
     """Every file the run read (scenario files and input tables): never replaced by a write."""
 
@@ -71,6 +73,8 @@ class Result:
                 table = getattr(self, name)
                 if table is not None:
                     write_csv(table, staging / f"{name}.csv")
+            for name, table in self.tables.items():
+                write_csv(table, staging / f"{name}.csv")
             (staging / "summary.json").write_text(json.dumps(self.summary, indent=2, sort_keys=False) + "\n")
             if xlsx:
                 self._write_xlsx(staging / "results.xlsx")
@@ -194,9 +198,12 @@ def make_result(
     firms = _firm_table(data, step_abatement, step_cost, prices)
     sectors = _sector_table(data, firms)
     options = _option_table(data, steps, step_abatement, step_cost)
-    markets = _market_table(SolvedModel(scenario, data, compiled, solution, firms), firms, prices)
+    solved = SolvedModel(scenario, data, compiled, solution, firms)
+    markets = _market_table(solved, firms, prices)
+    tables = {name: table for family in FAMILIES if family.tables is not None for name, table in family.tables(solved).items()}
     return Result(
-        prices=price_table, markets=markets, sectors=sectors, firms=firms, options=options, regions=region_table(data, firms)
+        prices=price_table, markets=markets, sectors=sectors, firms=firms, options=options, regions=region_table(data, firms),
+        tables=tables,
     )
 
 

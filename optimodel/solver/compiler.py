@@ -179,7 +179,7 @@ def standard_form(model: pyo.ConcreteModel) -> StandardForm:
         placed = block_rows[name] = {}
         for row in rows:
             placed[row.index] = len(rhs)
-            block_entries.append((len(rhs), row.part))
+            block_entries.extend((len(rhs), part) for part in row.parts)
             row_entries.append((None, LESS_EQUAL))
             rhs.append(row.upper)
 
@@ -246,10 +246,11 @@ def _compile(model: pyo.ConcreteModel) -> CompiledLp:
         matrix=info.A,
     )
     # Every variable and row component is mapped by its name, whichever family declared it;
-    # a column block's column k is its index k.
+    # a column block's column k is its label k (its position unless labelled).
     for name, start in info.block_columns.items():
-        size = len(model.terms.blocks[name].upper)
-        compiled.columns[name] = dict(zip(range(size), range(start, start + size)))
+        block = model.terms.blocks[name]
+        size = len(block.upper)
+        compiled.columns[name] = dict(zip(block.labels if block.labels is not None else range(size), range(start, start + size)))
     compiled.rows.update(info.block_rows)
     for component in model.component_objects(pyo.Var, descend_into=True):
         found = column_of(list(component.values()))

@@ -79,6 +79,7 @@ def roll(compiled: CompiledLp, solver: LpSolver, scenario: Scenario, data: Model
     decided_columns: dict[int, float] = {}
     for first, year in enumerate(years):
         last = min(first + foresight, len(years)) - 1
+        _charge_window(solver, data, compiled, last)
         _see_window(solver, balance, banks, decided, years, first, last, built_rows, built_banks)
         _see_window_carried(solver, carried, decided_columns, years, first, last, built_banks)
         try:
@@ -96,7 +97,8 @@ def roll(compiled: CompiledLp, solver: LpSolver, scenario: Scenario, data: Model
             if column_year == year:
                 decided_columns[column] = float(solution.col_value[column])
         log.info("window %d-%d solved", year, years[last])
-    # Every bank decided, every row as built: the LP the final solve certifies.
+    # Every bank decided, every row and cost as built: the LP the final solve certifies.
+    _charge_window(solver, data, compiled, len(years) - 1)
     _see_window(solver, balance, banks, decided, years, len(years), len(years) - 1, built_rows, built_banks)
     _see_window_carried(solver, carried, decided_columns, years, len(years), len(years) - 1, built_banks)
     return RollingPlan(prices, dict(decided), len(years), time.perf_counter() - started)
@@ -127,6 +129,17 @@ def _see_window(solver, balance, banks, decided, years, first, last, built_rows,
         lower_bounds.append(bounds[0])
         upper_bounds.append(bounds[1])
     solver.set_column_bounds(np.array(columns, dtype=np.int32), np.array(lower_bounds), np.array(upper_bounds))
+
+
+def _charge_window(solver, data: ModelData, compiled: CompiledLp, last: int) -> None:
+    """The families' costs as a window that sees the modelled years up to position ``last``
+    charges them (``PolicyFamily.window_costs``: a build is charged for the years it serves there)."""
+    from optimodel.model.build import FAMILIES
+
+    for family in FAMILIES:
+        if family.window_costs is not None:
+            columns, costs = family.window_costs(data, compiled, last)
+            solver.set_costs(columns, costs)
 
 
 def _state_columns(compiled: CompiledLp) -> dict[tuple[str, str, int], int]:

@@ -387,9 +387,14 @@ def build_report(directory: Path | list[Path]) -> str:
         figures.append(_mac_figure(run, tables["prices"]))
     markets = tables["markets"]
     figures += [_emissions_figure(markets), _abatement_figure(tables["options"]), _firms_figure(tables["firms"])]
+    run_tables = {"markets": markets}
+    for family in FAMILIES:
+        for name in family.tables_written:
+            if (run / f"{name}.csv").exists():
+                run_tables[name] = pd.read_csv(run / f"{name}.csv")
     for family in FAMILIES:
         if family.report_figures is not None:
-            figures += family.report_figures(markets)
+            figures += family.report_figures(run_tables)
     if summary.get("totals"):
         figures.append(_money_figure(summary))
     if cbam is not None and not cbam.empty:

@@ -20,6 +20,7 @@ would be meaningless where the price sits on a step.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -93,6 +94,8 @@ class FactorScopes:
     """(factor position, mask over data.firms) of baseline factors."""
     offsets: list[int]
     """Factor positions of offsets factors."""
+    capex: list[tuple[int, np.ndarray]] = dataclasses.field(default_factory=list)
+    """(factor position, mask over data.steps) of capex factors."""
 
 
 def factor_scopes(options: UncertaintyOptions, data: ModelData, file: str) -> FactorScopes:
@@ -101,11 +104,14 @@ def factor_scopes(options: UncertaintyOptions, data: ModelData, file: str) -> Fa
     step_sector = np.array(data.sectors, dtype=object)[data.steps["sector"].to_numpy()]
     firm_sector = np.array(data.sectors, dtype=object)[data.firms["sector"].to_numpy()]
     step_option = data.steps["option"].to_numpy()
-    cost, baseline, offsets = [], [], []
+    cost: list[tuple[int, np.ndarray]] = []
+    capex: list[tuple[int, np.ndarray]] = []
+    baseline: list[tuple[int, np.ndarray]] = []
+    offsets: list[int] = []
     for position, factor in enumerate(options.factors):
         key = f"uncertainty.factors.{position}"
         sectors = set(factor.sectors) if factor.sectors is not None else set(data.sectors)
-        if factor.target == FactorTarget.cost:
+        if factor.target in (FactorTarget.cost, FactorTarget.capex):
             mask = np.isin(step_sector, list(sectors))
             if factor.options is not None:
                 known = set(step_option[mask].tolist())
@@ -113,12 +119,12 @@ def factor_scopes(options: UncertaintyOptions, data: ModelData, file: str) -> Fa
                 if missing:
                     raise InputError(f"no option {missing[0]!r} in sectors {', '.join(sorted(sectors))}", file=file, key=f"{key}.options")
                 mask &= np.isin(step_option, factor.options)
-            cost.append((position, mask))
+            (cost if factor.target == FactorTarget.cost else capex).append((position, mask))
         elif factor.target == FactorTarget.baseline:
             baseline.append((position, np.isin(firm_sector, list(sectors))))
         else:
             offsets.append(position)
-    return FactorScopes(cost, baseline, offsets)
+    return FactorScopes(cost, baseline, offsets, capex)
 
 
 class DrawSession:
@@ -183,6 +189,9 @@ class DrawSession:
         step_cost = np.ones(len(data.steps))
         for position, mask in self.scopes.cost:
             step_cost[mask] *= values[position]
+        step_capex = np.ones(len(data.steps))
+        for position, mask in self.scopes.capex:
+            step_capex[mask] *= values[position]
         firm_baseline = np.ones(len(data.firms))
         for position, mask in self.scopes.baseline:
             firm_baseline[mask] *= values[position]
@@ -190,7 +199,7 @@ class DrawSession:
         move = DrawMove(
             data=data, compiled=compiled, base_cost=self.base_cost, base_col_upper=self.base_col_upper,
             base_row_upper=self.base_row_upper, cost=self.base_cost.copy(), col_upper=self.base_col_upper.copy(),
-            row_upper=self.base_row_upper.copy(), step_cost=step_cost, firm_baseline=firm_baseline,
+            row_upper=self.base_row_upper.copy(), step_cost=step_cost, step_capex=step_capex, firm_baseline=firm_baseline,
             offset_quantity=offset_quantity, cache=self.cache,
         )
         for family in FAMILIES:
