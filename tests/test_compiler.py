@@ -21,8 +21,8 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "scenarios" / "examples"
 
 def every_family(folder: Path) -> Path:
     """Two markets, banking and borrowing, shared offset supply with a limit, a ceiling and a
-    floor, a benchmark sector with an output-reducing option, a PFC, and a step whose firm has no
-    baseline limit row."""
+    floor, a benchmark sector with an output-reducing option, a PFC, a step whose firm has no
+    baseline limit row, and a capacity option (built, in service two years, a build limit)."""
     firms = [{"firm_id": "P1", "sector": "power"}, {"firm_id": "S1", "sector": "steel"}, {"firm_id": "A1", "sector": "aluminium"}]
     emissions = [
         {"firm_id": firm, "year": year, "gas": gas, "baseline_t": value}
@@ -31,7 +31,8 @@ def every_family(folder: Path) -> Path:
     ]
     options = [
         {"firm_id": "P1", "option": "efficiency", "gas": "CO2", "potential_t": 60.0, "cost_per_t": 10.0, "output_loss": 0.0},
-        {"firm_id": "P1", "option": "ccs", "gas": "CO2", "potential_t": 60.0, "cost_per_t": 50.0, "output_loss": 0.0},
+        {"firm_id": "P1", "option": "ccs", "gas": "CO2", "potential_t": 60.0, "cost_per_t": 20.0, "output_loss": 0.0,
+         "lifetime_years": 2, "capex_per_t": 60.0, "max_build_t": 25.0},
         {"firm_id": "S1", "option": "scrap", "gas": "CO2", "potential_t": 20.0, "cost_per_t": 30.0, "output_loss": 0.0},
         {"firm_id": "S1", "option": "curtail", "gas": "CO2", "potential_t": 20.0, "cost_per_t": 60.0, "output_loss": 0.5},
         {"firm_id": "A1", "option": "anode", "gas": "CF4", "potential_t": 0.001, "cost_per_t": 200000.0, "output_loss": 0.0},
@@ -98,15 +99,18 @@ def test_column_blocks_compile_to_the_lp_pyomo_makes_of_the_reference(scenario: 
     reference_model = build_model(data, loaded, materialise=True)
     pyomos = LinearStandardFormCompiler().write(reference_model, mixed_form=True)
 
-    assert list(fast.block_columns) == ["abatement"] and not any(name == "abatement" for name, _ in map(_name, fast.columns))
+    expected_blocks = ["abatement", "build"] if scenario == "every_family" else ["abatement"]
+    assert list(fast.block_columns) == expected_blocks and not any(name in expected_blocks for name, _ in map(_name, fast.columns))
     fast_columns = [_name(variable) for variable in fast.columns]
     for name, start in fast.block_columns.items():
         assert start == len(fast_columns)
-        fast_columns += [(name, k) for k in range(len(fast_model.terms.blocks[name].upper))]
+        block = fast_model.terms.blocks[name]
+        fast_columns += [(name, label) for label in (block.labels if block.labels is not None else range(len(block.upper)))]
     reference_columns = [_name(variable) for variable in pyomos.columns]
     assert sorted(fast_columns) == sorted(reference_columns)
     if scenario == "every_family":
         assert fast.block_rows["baseline_limit"], "the instance has steps that could exceed a baseline"
+        assert len(fast.block_rows["capacity_use"]) == len(fast.block_rows["capacity_potential"]) == 3
     block_rows = {row: (name, index) for name, rows in fast.block_rows.items() for index, row in rows.items()}
     fast_rows = [(*(_name(row) if row is not None else block_rows[position]), sense) for position, (row, sense) in enumerate(fast.rows)]
     reference_rows = [(*_name(row), sense) for row, sense in pyomos.rows]

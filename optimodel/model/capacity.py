@@ -21,7 +21,7 @@ from pydantic import Field
 from optimodel.inputs.data import ModelData
 from optimodel.inputs.scenario import ClosedModel, Scenario
 from optimodel.model.registry import DrawMove, PolicyFamily, ScenarioSection, SolvedModel, WarmMove, family_data
-from optimodel.model.terms import BlockRow
+from optimodel.model.terms import BlockRowSet
 
 
 class InvestmentOptions(ClosedModel):
@@ -198,18 +198,23 @@ def add_capacity(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario) 
     steps = data.steps
     terms.declare_block("build", capacity.max_build, labels=capacity.labels)
     terms.cost.add_block(None, "build", np.arange(len(capacity.steps)), capacity.build_cost)
-    order = np.argsort(capacity.served, kind="stable")
-    served, serving = capacity.served[order], capacity.serving[order]
-    bounds = np.searchsorted(served, np.arange(len(capacity.steps) + 1))
+    rows = np.arange(len(capacity.steps))
     technical = steps["technical_scaled"].to_numpy()[capacity.steps]
-    use_rows, potential_rows = [], []
-    for index in range(len(capacity.steps)):
-        builds = serving[bounds[index] : bounds[index + 1]]
-        in_service = ("build", builds, -np.ones(len(builds)))
-        use_rows.append(BlockRow(index, 0.0, ("abatement", capacity.steps[index : index + 1], np.ones(1)), (in_service,)))
-        potential_rows.append(BlockRow(index, float(technical[index]), ("build", builds, np.ones(len(builds)))))
-    terms.add_block_rows("capacity_use", use_rows)
-    terms.add_block_rows("capacity_potential", potential_rows)
+    terms.add_block_row_set(
+        "capacity_use",
+        BlockRowSet(
+            list(range(len(capacity.steps))),
+            np.zeros(len(capacity.steps)),
+            (
+                ("abatement", rows, capacity.steps, np.ones(len(rows))),
+                ("build", capacity.served, capacity.serving, -np.ones(len(capacity.served))),
+            ),
+        ),
+    )
+    terms.add_block_row_set(
+        "capacity_potential",
+        BlockRowSet(list(range(len(capacity.steps))), technical, (("build", capacity.served, capacity.serving, np.ones(len(capacity.served))),)),
+    )
 
 
 def capacity_table(solved: SolvedModel) -> pd.DataFrame | None:
@@ -220,11 +225,18 @@ def capacity_table(solved: SolvedModel) -> pd.DataFrame | None:
     capacity: CapacityData = family_data(FAMILY, solved.scenario, data)
     if not len(capacity.steps):
         return None
+    cached = _TABLES.get(id(solved.solution))
+    if cached is not None and cached[0] is solved.solution:
+        return cached[1]
     steps = data.steps
-    gwp = steps["gas"].astype(str).map(data.gwp).to_numpy()[capacity.steps]
+    option = _names(steps["option"], capacity.steps)
+    gas = _names(steps["gas"], capacity.steps)
+    gwp = np.array([data.gwp[name] for name in gas], dtype=float)
     values = solved.solution.col_value
     abatement_columns = solved.compiled.columns.get("abatement", {})
-    abated = np.array([values[abatement_columns[int(step)]] for step in capacity.steps]) if abatement_columns else np.zeros(len(capacity.steps))
+    # The abatement block's columns in step order (its labels are the step positions).
+    step_column = np.fromiter(abatement_columns.values(), dtype=np.int64, count=len(abatement_columns))
+    abated = values[step_column[capacity.steps]] if len(step_column) else np.zeros(len(capacity.steps))
     built = values[capacity.build_columns(solved.compiled)] if capacity.lifetimes else np.zeros(len(capacity.steps))
     built = np.clip(built, 0.0, None)
     in_service: np.ndarray = np.bincount(capacity.served, weights=built[capacity.serving], minlength=len(capacity.steps))
@@ -236,11 +248,11 @@ def capacity_table(solved: SolvedModel) -> pd.DataFrame | None:
     scaling = data.scaling
     to_tonnes = scaling.from_model(np.ones(1))[0] / gwp
     firm_ids = data.firms["firm_id"].to_numpy()[steps["firm"].to_numpy()[capacity.steps]]
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {
             "firm_id": firm_ids,
-            "option": steps["option"].astype(str).to_numpy()[capacity.steps],
-            "gas": steps["gas"].astype(str).to_numpy()[capacity.steps],
+            "option": option,
+            "gas": gas,
             "year": np.asarray(data.years)[steps["year"].to_numpy()[capacity.steps]],
             "built_t": built * to_tonnes,
             "in_service_t": in_service * to_tonnes,
@@ -249,6 +261,21 @@ def capacity_table(solved: SolvedModel) -> pd.DataFrame | None:
             "capital_charge": scaling.money_from_model(charges),
         }
     )
+    # capacity.csv, its totals and its certificate term read the same table: made once a solve.
+    _TABLES.clear()
+    _TABLES[id(solved.solution)] = (solved.solution, table)
+    return table
+
+
+_TABLES: dict[int, tuple[object, pd.DataFrame]] = {}
+"""The last solve's capacity table (keyed by its solution), for the three hooks that read it."""
+
+
+def _names(column: pd.Series, positions: np.ndarray) -> np.ndarray:
+    """The text of a categorical column at ``positions``, converting only those."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return np.asarray(column.cat.categories, dtype=object)[column.cat.codes.to_numpy()[positions]]
+    return column.to_numpy()[positions].astype(str)
 
 
 def _reported_cost(solved: SolvedModel, result) -> float:

@@ -182,6 +182,14 @@ def standard_form(model: pyo.ConcreteModel) -> StandardForm:
             block_entries.extend((len(rhs), part) for part in row.parts)
             row_entries.append((None, LESS_EQUAL))
             rhs.append(row.upper)
+    block_sets: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = []
+    """(block, row, position, coefficient) arrays of the row sets, rows counted from 0."""
+    for name, row_set in (terms.block_row_sets.items() if terms is not None else []):
+        first = len(rhs)
+        block_rows[name] = dict(zip(row_set.index, range(first, first + len(row_set.index))))
+        block_sets.extend((block, row + first, position, coefficient) for block, row, position, coefficient in row_set.entries)
+        row_entries.extend([(None, LESS_EQUAL)] * len(row_set.index))
+        rhs.extend(np.asarray(row_set.upper, dtype=float).tolist())
 
     block_columns: dict[str, int] = {}
     n_columns = len(columns.variables)
@@ -190,6 +198,10 @@ def standard_form(model: pyo.ConcreteModel) -> StandardForm:
         n_columns += len(block.upper)
     for row, (block_name, block_positions, block_values) in block_entries:
         row_index.append(np.full(len(block_positions), row))
+        col_index.append(block_positions + block_columns[block_name])
+        values.append(block_values)
+    for block_name, rows, block_positions, block_values in block_sets:
+        row_index.append(np.asarray(rows, dtype=np.int64))
         col_index.append(block_positions + block_columns[block_name])
         values.append(block_values)
     matrix = CscMatrix.from_entries(
