@@ -250,3 +250,32 @@ def test_the_report_draws_builds_and_capacity_in_service(tmp_path):
     page = write_report(tmp_path / "run", tmp_path / "report.html").read_text()
     assert "Abatement capacity: built each year" in page
     assert "plant (CO2): in service" in page and "plant (CO2): built" in page
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_shipped_capacity_options_are_the_default_options_converted():
+    from optimodel.datasets.capacity import CONVERSION_RATE, HEAVY, annuity_factor, with_capacity
+
+    folder = ROOT / "optimodel" / "datasets" / "default"
+    options, firms = pd.read_parquet(folder / "options.parquet"), pd.read_parquet(folder / "firms.parquet")
+    shipped = pd.read_parquet(folder / "options-capacity.parquet")
+    pd.testing.assert_frame_equal(shipped, with_capacity(options, firms))
+    # Each converted row's operating cost plus the annuity of its capex is the levelised cost it had.
+    converted = shipped["lifetime_years"].notna().to_numpy()
+    assert converted.any() and set(shipped.loc[converted, "option"]) == {option for _, option in HEAVY}
+    lifetimes = shipped["lifetime_years"].astype(float).to_numpy()
+    factor = np.array([annuity_factor(CONVERSION_RATE, life) if converted_row else 0.0 for life, converted_row in zip(lifetimes, converted)])
+    charge = np.nan_to_num(shipped["capex_per_t"].to_numpy(dtype=float)) * factor
+    assert shipped["cost_per_t"].to_numpy() + charge == pytest.approx(options["cost_per_t"].to_numpy(), rel=1e-12, abs=1e-9)
+    assert annual_charge(np.array([1.0]), CONVERSION_RATE, np.array([25]))[0] == pytest.approx(annuity_factor(CONVERSION_RATE, 25))
+
+
+def test_the_annual_menu_of_the_capacity_dataset_prices_as_the_default():
+    # capacity-annual.toml charges each capacity option its levelised cost at the rate the
+    # dataset was split at: the default's own costs, so its prices and objective.
+    default = optimodel.solve(optimodel.load_scenario(ROOT / "scenarios" / "expansion.toml"))
+    annual = optimodel.solve(optimodel.load_scenario(ROOT / "scenarios" / "capacity-annual.toml"))
+    assert annual.prices["price"].to_numpy() == pytest.approx(default.prices["price"].to_numpy(), rel=1e-9)
+    assert annual.summary["objective"] == pytest.approx(default.summary["objective"], rel=1e-9)
