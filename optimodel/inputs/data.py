@@ -561,10 +561,7 @@ def load_data(scenario: Scenario, max_memory: int | None = None, progress=None) 
 
     step("emissions")
     emissions_where = display_path(paths.emissions)
-    emissions = read_table(paths.emissions, EMISSIONS)
-    _reject_unknown(emissions, "firm_id", all_firm_ids, emissions_where, "firm_id")
-    emissions["gas"] = _normalised_gases(emissions["gas"])
-    _reject_unknown(emissions, "gas", pd.Index(gwp), emissions_where, "gas (not in the GWP table)")
+    emissions = _read_firm_gas_table(paths.emissions, EMISSIONS, all_firm_ids, gwp)
     _reject_duplicates(emissions, ["firm_id", "year", "gas"], emissions_where, "firm, year and gas")
     emissions = _held_through_lookahead(emissions[emissions["firm_id"].isin(firm_position.index)], scenario)
     baseline_tco2e = emissions["baseline_t"].to_numpy() * emissions["gas"].map(gwp).to_numpy()
@@ -584,10 +581,7 @@ def load_data(scenario: Scenario, max_memory: int | None = None, progress=None) 
 
     step("options")
     options_where = display_path(paths.options)
-    options = read_table(paths.options, OPTIONS)
-    _reject_unknown(options, "firm_id", all_firm_ids, options_where, "firm_id")
-    options["gas"] = _normalised_gases(options["gas"])
-    _reject_unknown(options, "gas", pd.Index(gwp), options_where, "gas (not in the GWP table)")
+    options = _read_firm_gas_table(paths.options, OPTIONS, all_firm_ids, gwp)
     _check_capacity_columns(options, options_where)
     steps = _expand_steps(_held_through_lookahead(options, scenario), years, options_where)
     steps = steps[steps["firm_id"].isin(firm_position.index)]
@@ -673,6 +667,17 @@ def _held_through_lookahead(table: pd.DataFrame, scenario: Scenario) -> pd.DataF
         return kept
     last = kept[kept["year"] == years[-1]]
     return pd.concat([kept, *(last.assign(year=float(year)) for year in lookahead)], ignore_index=True)
+
+
+def _read_firm_gas_table(path: Path, schema: TableSchema, firm_ids: pd.Index, gwp: dict[str, float]) -> pd.DataFrame:
+    """A table of firms and gases (emissions, options): read, every firm known, gases spelled as
+    the GWP table spells them and all in it."""
+    where = display_path(path)
+    table = read_table(path, schema)
+    _reject_unknown(table, "firm_id", firm_ids, where, "firm_id")
+    table["gas"] = _normalised_gases(table["gas"])
+    _reject_unknown(table, "gas", pd.Index(gwp), where, "gas (not in the GWP table)")
+    return table
 
 
 def _check_capacity_columns(options: pd.DataFrame, where: str) -> None:

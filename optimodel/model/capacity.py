@@ -91,6 +91,11 @@ class CapacityData:
         columns = compiled.columns.get("build", {})
         return np.array([columns[label] for label in self.labels], dtype=np.int64)
 
+    def abatement_columns(self, compiled) -> np.ndarray:
+        """The LP column of each capacity step's abatement."""
+        columns = compiled.columns["abatement"]
+        return np.array([columns[int(step)] for step in self.steps], dtype=np.int64)
+
     def window_cost(self, discount: np.ndarray, last: int) -> np.ndarray:
         """Each build's objective coefficient when the model sees years up to position ``last``."""
         cumulative = np.concatenate(([0.0], np.cumsum(discount)))
@@ -105,8 +110,9 @@ def prepare_capacity(scenario: Scenario, data: ModelData) -> CapacityData:
     steps = data.steps
     lifetime_all = steps["lifetime"].to_numpy()
     positions = np.flatnonzero(lifetime_all > 0)
-    option_codes = pd.Categorical(steps["option"]).codes[positions]
-    gas_codes = pd.Categorical(steps["gas"]).codes[positions]
+    # Codes of the capacity rows only: an instance without capacity options pays nothing here.
+    option_codes = _codes(steps["option"], positions)
+    gas_codes = _codes(steps["gas"], positions)
     firm = steps["firm"].to_numpy()[positions]
     year = steps["year"].to_numpy()[positions]
     order = np.lexsort((year, gas_codes, option_codes, firm))
@@ -233,10 +239,7 @@ def capacity_table(solved: SolvedModel) -> pd.DataFrame | None:
     gas = _names(steps["gas"], capacity.steps)
     gwp = np.array([data.gwp[name] for name in gas], dtype=float)
     values = solved.solution.col_value
-    abatement_columns = solved.compiled.columns.get("abatement", {})
-    # The abatement block's columns in step order (its labels are the step positions).
-    step_column = np.fromiter(abatement_columns.values(), dtype=np.int64, count=len(abatement_columns))
-    abated = values[step_column[capacity.steps]] if len(step_column) else np.zeros(len(capacity.steps))
+    abated = values[capacity.abatement_columns(solved.compiled)]
     built = values[capacity.build_columns(solved.compiled)] if capacity.lifetimes else np.zeros(len(capacity.steps))
     built = np.clip(built, 0.0, None)
     in_service: np.ndarray = np.bincount(capacity.served, weights=built[capacity.serving], minlength=len(capacity.steps))
@@ -269,6 +272,13 @@ def capacity_table(solved: SolvedModel) -> pd.DataFrame | None:
 
 _TABLES: dict[int, tuple[object, pd.DataFrame]] = {}
 """The last solve's capacity table (keyed by its solution), for the three hooks that read it."""
+
+
+def _codes(column: pd.Series, positions: np.ndarray) -> np.ndarray:
+    """Codes, in name order, of a text column at ``positions``."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return column.cat.codes.to_numpy()[positions]
+    return pd.Categorical(column.to_numpy()[positions]).codes
 
 
 def _names(column: pd.Series, positions: np.ndarray) -> np.ndarray:
@@ -316,15 +326,15 @@ def _draw_move(move: DrawMove) -> None:
     if not capacity.lifetimes:
         # The levelised charge sits in the step's cost, which ``abatement`` scaled by the cost
         # multiplier alone: the capex multiplier scales that charge's share on top.
-        columns = np.array([move.compiled.columns["abatement"][int(step)] for step in capacity.steps], dtype=np.int64)
+        columns = capacity.abatement_columns(move.compiled)
         charge = move.data.discount[move.data.steps["year"].to_numpy()[capacity.steps]] * capacity.charge
         move.cost[columns] += charge * move.step_cost[capacity.steps] * (move.step_capex[capacity.steps] - 1.0)
         return
     columns = capacity.build_columns(move.compiled)
     move.cost[columns] = move.base_cost[columns] * multiplier
     potential = move.compiled.rows.get("capacity_potential", {})
-    rows = np.array([potential[index] for index in range(len(capacity.steps)) if index in potential], dtype=np.int64)
     kept = np.array([index for index in range(len(capacity.steps)) if index in potential], dtype=np.int64)
+    rows = np.array([potential[int(index)] for index in kept], dtype=np.int64)
     firm = move.data.steps["firm"].to_numpy()[capacity.steps[kept]]
     move.row_upper[rows] = move.base_row_upper[rows] * move.firm_baseline[firm]
 
@@ -347,7 +357,7 @@ def _warm_move(move: WarmMove) -> None:
         return
     data = move.point_data
     if not capacity.lifetimes:
-        columns = np.array([move.compiled.columns["abatement"][int(step)] for step in capacity.steps], dtype=np.int64)
+        columns = capacity.abatement_columns(move.compiled)
         weight = data.discount[data.steps["year"].to_numpy()[capacity.steps]]
         move.cost[columns] = weight * (data.steps["cost_per_tco2e"].to_numpy()[capacity.steps] + capacity.charge)
         return

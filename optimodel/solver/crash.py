@@ -23,7 +23,7 @@ import highspy
 import numpy as np
 
 from optimodel.model.lp import CompiledLp
-from optimodel.solver.highs import quiet_highs, run_highs
+from optimodel.solver.highs import pass_arrays, quiet_highs, run_highs
 
 log = logging.getLogger(__name__)
 
@@ -87,23 +87,23 @@ def crash_basis(compiled: CompiledLp) -> highspy.HighsBasis | None:
     bucket_rows = np.stack([first_row[leaders], second_row[leaders]], axis=1)
     bucket_values = np.stack([first_value[leaders], second_value[leaders]], axis=1)
     keep = np.stack([np.ones(n_buckets, dtype=bool), bucket_two], axis=1)
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = len(others) + n_buckets, n_rows
-    lp.col_cost_ = np.concatenate([compiled.cost[others], cost])
-    lp.col_lower_ = np.concatenate([compiled.col_lower[others], np.zeros(n_buckets)])
-    lp.col_upper_ = np.concatenate([compiled.col_upper[others], size])
-    lp.row_lower_, lp.row_upper_ = compiled.row_lower, compiled.row_upper
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = np.concatenate([[0], np.cumsum(np.concatenate([other_counts, bucket_counts]))]).astype(np.int32)
-    lp.a_matrix_.index_ = np.concatenate([matrix.indices[other_entries], bucket_rows[keep]]).astype(np.int32)
-    lp.a_matrix_.value_ = np.concatenate([matrix.data[other_entries], bucket_values[keep]]).astype(float)
-
     highs = quiet_highs()
     highs.setOptionValue("presolve", "off")
     highs.setOptionValue("solver", "simplex")
     highs.setOptionValue("simplex_strategy", 1)
     highs.setOptionValue("random_seed", 0)
-    if highs.passModel(lp) == highspy.HighsStatus.kError:
+    passed = pass_arrays(
+        highs,
+        np.concatenate([compiled.cost[others], cost]),
+        np.concatenate([compiled.col_lower[others], np.zeros(n_buckets)]),
+        np.concatenate([compiled.col_upper[others], size]),
+        compiled.row_lower,
+        compiled.row_upper,
+        np.concatenate([[0], np.cumsum(np.concatenate([other_counts, bucket_counts]))]),
+        np.concatenate([matrix.indices[other_entries], bucket_rows[keep]]),
+        np.concatenate([matrix.data[other_entries], bucket_values[keep]]),
+    )
+    if passed == highspy.HighsStatus.kError:
         return None
     run_highs(highs)
     if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:

@@ -96,30 +96,51 @@ def new_highs(compiled: CompiledLp, scenario: Scenario) -> highspy.Highs:
         highs.setOptionValue("run_crossover", "on")
     if options.time_limit_seconds is not None:
         highs.setOptionValue("time_limit", float(options.time_limit_seconds))
-    n_rows, n_cols = compiled.shape
     matrix = compiled.matrix
-    # The arrays go to HiGHS's C interface as they are: 0.01 s, where filling a HighsLp converts
-    # them element by element (0.06 s on the default). Integrality all 0: every column continuous.
-    status = highs.passModel(
-        n_cols,
-        n_rows,
-        matrix.nnz,
-        int(highspy.MatrixFormat.kColwise),
-        int(highspy.ObjSense.kMinimize),
-        float(compiled.offset),
-        np.ascontiguousarray(compiled.cost, dtype=float),
-        np.ascontiguousarray(compiled.col_lower, dtype=float),
-        np.ascontiguousarray(compiled.col_upper, dtype=float),
-        np.ascontiguousarray(compiled.row_lower, dtype=float),
-        np.ascontiguousarray(compiled.row_upper, dtype=float),
-        matrix.indptr[:-1].astype(np.int32),
-        matrix.indices.astype(np.int32),
-        np.ascontiguousarray(matrix.data, dtype=float),
-        np.zeros(n_cols, dtype=np.int32),
+    status = pass_arrays(
+        highs, compiled.cost, compiled.col_lower, compiled.col_upper, compiled.row_lower, compiled.row_upper,
+        matrix.indptr, matrix.indices, matrix.data, compiled.offset,
     )
     if status == highspy.HighsStatus.kError:
         raise SolverError("HiGHS rejected the model")
     return highs
+
+
+def pass_arrays(
+    highs: highspy.Highs,
+    cost: np.ndarray,
+    col_lower: np.ndarray,
+    col_upper: np.ndarray,
+    row_lower: np.ndarray,
+    row_upper: np.ndarray,
+    start: np.ndarray,
+    index: np.ndarray,
+    value: np.ndarray,
+    offset: float = 0.0,
+) -> highspy.HighsStatus:
+    """Hand HiGHS the LP min cost x + offset, row_lower <= A x <= row_upper, col_lower <= x <=
+    col_upper, with A by column (``start`` has one entry per column and one past the last).
+
+    The arrays go to HiGHS's C interface as they are: 0.01 s on the default, where filling a
+    HighsLp converts them element by element (0.06 s). Integrality all 0: every column continuous."""
+    n_cols, n_rows = len(cost), len(row_lower)
+    return highs.passModel(
+        n_cols,
+        n_rows,
+        len(index),
+        int(highspy.MatrixFormat.kColwise),
+        int(highspy.ObjSense.kMinimize),
+        float(offset),
+        np.ascontiguousarray(cost, dtype=float),
+        np.ascontiguousarray(col_lower, dtype=float),
+        np.ascontiguousarray(col_upper, dtype=float),
+        np.ascontiguousarray(row_lower, dtype=float),
+        np.ascontiguousarray(row_upper, dtype=float),
+        np.asarray(start[:-1], dtype=np.int32),
+        np.asarray(index, dtype=np.int32),
+        np.ascontiguousarray(value, dtype=float),
+        np.zeros(n_cols, dtype=np.int32),
+    )
 
 
 def use_dual_simplex(highs: highspy.Highs) -> None:

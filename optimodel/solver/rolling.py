@@ -34,6 +34,7 @@ import numpy as np
 
 from optimodel.inputs.data import ModelData
 from optimodel.inputs.scenario import Scenario
+from optimodel.model.build import FAMILIES
 from optimodel.model.lp import INFINITY, CompiledLp
 from optimodel.solver.prices import prices_from_duals
 from optimodel.solver.session import Infeasible, LpSolver
@@ -134,8 +135,6 @@ def _see_window(solver, balance, banks, decided, years, first, last, built_rows,
 def _charge_window(solver, data: ModelData, compiled: CompiledLp, last: int) -> None:
     """The families' costs as a window that sees the modelled years up to position ``last``
     charges them (``PolicyFamily.window_costs``: a build is charged for the years it serves there)."""
-    from optimodel.model.build import FAMILIES
-
     for family in FAMILIES:
         if family.window_costs is not None:
             columns, costs = family.window_costs(data, compiled, last)
@@ -145,8 +144,6 @@ def _charge_window(solver, data: ModelData, compiled: CompiledLp, last: int) -> 
 def _state_columns(compiled: CompiledLp) -> dict[tuple[str, str, int], int]:
     """(variable, market, year) -> column of every registered family's ``window_state``
     variables (a bank: what a market carries out of a year)."""
-    from optimodel.model.build import FAMILIES
-
     return {
         (name, index[0], int(index[1])): column
         for family in FAMILIES
@@ -157,8 +154,6 @@ def _state_columns(compiled: CompiledLp) -> dict[tuple[str, str, int], int]:
 
 def _carried_columns(compiled: CompiledLp) -> list[tuple[int, int]]:
     """(column, year) of every registered family's ``window_decided`` variables."""
-    from optimodel.model.build import FAMILIES
-
     return [
         (column, int(index[1]))
         for family in FAMILIES

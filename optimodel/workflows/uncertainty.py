@@ -127,6 +127,14 @@ def factor_scopes(options: UncertaintyOptions, data: ModelData, file: str) -> Fa
     return FactorScopes(cost, baseline, offsets, capex)
 
 
+def _multipliers(length: int, scopes: list[tuple[int, np.ndarray]], values: np.ndarray) -> np.ndarray:
+    """Per entry, the product of the factors whose scope (mask) reaches it."""
+    product = np.ones(length)
+    for position, mask in scopes:
+        product[mask] *= values[position]
+    return product
+
+
 class DrawSession:
     """One built LP of the scenario, solved once as given, that draws are re-solved on."""
 
@@ -186,15 +194,9 @@ class DrawSession:
         from optimodel.solver.session import Infeasible
 
         data, compiled, solver = self.data, self.compiled, self.solver
-        step_cost = np.ones(len(data.steps))
-        for position, mask in self.scopes.cost:
-            step_cost[mask] *= values[position]
-        step_capex = np.ones(len(data.steps))
-        for position, mask in self.scopes.capex:
-            step_capex[mask] *= values[position]
-        firm_baseline = np.ones(len(data.firms))
-        for position, mask in self.scopes.baseline:
-            firm_baseline[mask] *= values[position]
+        step_cost = _multipliers(len(data.steps), self.scopes.cost, values)
+        step_capex = _multipliers(len(data.steps), self.scopes.capex, values)
+        firm_baseline = _multipliers(len(data.firms), self.scopes.baseline, values)
         offset_quantity = float(np.prod([values[position] for position in self.scopes.offsets]))
         move = DrawMove(
             data=data, compiled=compiled, base_cost=self.base_cost, base_col_upper=self.base_col_upper,
