@@ -13,7 +13,7 @@ import numpy as np
 from pyomo.common.gc_manager import PauseGC
 
 from optimodel.inputs.data import ModelData, load_data
-from optimodel.inputs.memory import check_building
+from optimodel.inputs.memory import check_building, release_freed_memory
 from optimodel.inputs.plausibility import InputWarning, WarningCode, data_warnings, emit, one_per_kind, scenario_warnings
 from optimodel.inputs.scenario import Scenario
 from optimodel.inputs.scenario import load_scenario as read_scenario
@@ -82,6 +82,8 @@ def _solve(scenario: Scenario, data: ModelData | None, max_memory: int | None, p
     del model
     if compiled.shape[1] > COLLECT_ABOVE_COLUMNS:
         gc.collect()
+        # What loading and building freed goes back to the system before HiGHS takes its share.
+        release_freed_memory()
     built = time.perf_counter()
     log.info("built the LP (%d rows, %d columns, %d nonzeros) in %.2f s", *compiled.shape, compiled.matrix.nnz, built - loaded)
     step("solve")
@@ -169,7 +171,7 @@ def result_for(
         "solver": {
             "name": "HiGHS",
             "version": solution.solver_version,
-            "method": resolved_method(scenario.solver.method, compiled.shape[1]).value,
+            "method": resolved_method(scenario.solver.method, compiled.shape[1], scenario.solver.crash).value,
             "presolve": scenario.solver.presolve,
             "iterations": solution.iterations,
             **solution.residuals,

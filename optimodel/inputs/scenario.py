@@ -203,8 +203,9 @@ class SolverMethod(str, Enum):
     """HiGHS algorithm for the main solve."""
 
     auto = "auto"
-    """Dual simplex below ``AUTO_IPM_COLUMNS`` columns, interior point with crossover above
-    (measured in benchmarks/README.md: at 1.9M columns dual simplex took 351 s, IPM 15 s)."""
+    """Dual simplex from the crash basis; with ``crash = false``, interior point with crossover
+    above ``AUTO_IPM_COLUMNS`` columns (measured in docs/performance.md: at 1.9M columns a cold
+    dual simplex took 351 s, IPM 15 s, dual simplex from the crash basis 1.9 s)."""
     simplex = "simplex"
     ipm = "ipm"
     pdlp = "pdlp"

@@ -101,7 +101,7 @@ class LpSolver:
         if self.basis is not None:
             use_dual_simplex(highs)
             highs.setBasis(self.basis)
-        elif self.scenario.solver.crash and resolved_method(self.scenario.solver.method, self.compiled.shape[1]) is SolverMethod.simplex:
+        elif self.scenario.solver.crash and resolved_method(self.scenario.solver.method, self.compiled.shape[1], True) is SolverMethod.simplex:
             # The first solve of a large LP starts from the aggregated LP's basis (``crash``).
             crashed = crash_basis(self.compiled)
             if crashed is not None:
