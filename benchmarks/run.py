@@ -1,6 +1,6 @@
 """Reproducible benchmarks of optimodel (results in benchmarks/README.md).
 
-    .venv/bin/python benchmarks/run.py [--scales 1 3 10] [--sweep-points 20] [--out FILE.json]
+    .venv/bin/python benchmarks/run.py [--scales 1 3 10] [--sweep-points 20] [--capacity] [--out FILE.json]
 
 For each scale N the instance is `optimodel data generate --firms 3700N --seed 2025` (scale 1 is
 the shipped default dataset with scenarios/expansion.toml). Each measurement runs in a fresh
@@ -10,6 +10,9 @@ process so that imports and peak memory are its own:
   (from summary.json) and write (Result.write), peak resident memory;
 - command: wall time of `optimodel solve SCENARIO --out DIR`, from command start to files written;
 - sweep (scale 1): `optimodel sweep` over N cap levels of power's 2030 cap, against one solve.
+
+``--capacity`` measures each scale with its heavy options as capacity options instead
+(``scenarios/capacity.toml`` at scale 1, the generated instance's options converted the same way).
 """
 
 from __future__ import annotations
@@ -38,6 +41,30 @@ def instance(scale: int) -> Path:
             check=True,
         )
     return folder / "scenario.toml"
+
+
+def capacity_instance(scale: int) -> Path:
+    """The scale's instance with its heavy options as capacity options (issue 20): the options
+    table converted by ``optimodel.datasets.capacity.with_capacity``, as the default's
+    ``scenarios/capacity.toml`` is."""
+    if scale == 1:
+        return ROOT / "scenarios" / "capacity.toml"
+    import pandas as pd
+
+    from optimodel.datasets.capacity import with_capacity
+
+    base = instance(scale)
+    folder = base.parent
+    options = folder / "options-capacity.parquet"
+    if not options.exists():
+        table = with_capacity(pd.read_parquet(folder / "options.parquet"), pd.read_parquet(folder / "firms.parquet"))
+        table.to_parquet(options, index=False, compression="zstd")
+    scenario = folder / "scenario-capacity.toml"
+    scenario.write_text(
+        f'extends = "scenario.toml"\nname = "generated-{3700 * scale}-capacity"\n\n'
+        f'[data]\noptions = "options-capacity.parquet"\n\n[investment]\ninterest_rate = 0.05\n'
+    )
+    return scenario
 
 
 def measure_phases(scenario_path: str) -> dict:
@@ -179,6 +206,7 @@ def main() -> None:
     parser.add_argument("--horizon", action="store_true", help="only: one solve against foresight 3 and a look-ahead to 2045")
     parser.add_argument("--rules", action="store_true", help="only: the default against its reserve and the official plan")
     parser.add_argument("--uncertainty", action="store_true", help="only: Monte Carlo draws, local workers and a Dask LocalCluster")
+    parser.add_argument("--capacity", action="store_true", help="each scale's instance with its heavy options as capacity options")
     arguments = parser.parse_args()
     if arguments.phases:
         print(json.dumps(measure_phases(arguments.phases)))
@@ -208,7 +236,7 @@ def main() -> None:
         arguments.scales, arguments.sweep_points = [], 0
     with tempfile.TemporaryDirectory() as folder:
         for scale in arguments.scales:
-            scenario = instance(scale)
+            scenario = capacity_instance(scale) if arguments.capacity else instance(scale)
             phases = in_fresh_process(scenario)
             phases["command_seconds"] = command_seconds("solve", str(scenario), "--out", f"{folder}/x{scale}")
             record["scales"][scale] = phases
