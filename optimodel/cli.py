@@ -91,6 +91,11 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("directories", type=Path, nargs="+", metavar="DIR")
     report.add_argument("--out", type=Path, default=None,
                         help="the page to write (default DIR/report.html; with several folders, the first's parent/comparison.html)")
+    explore = commands.add_parser("explore", help="a local page: move a lever, see the prices (warm re-solves)")
+    explore.add_argument("scenario", type=Path)
+    explore.add_argument("--port", type=int, default=8765, help="port to serve on (default 8765)")
+    explore.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1: this machine only)")
+    explore.add_argument("--no-browser", action="store_true", help="do not open the page in a browser")
     data = commands.add_parser("data", help="datasets")
     data_commands = data.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
     generate = data_commands.add_parser("generate", help="generate a calibrated instance and a scenario for it")
@@ -479,6 +484,29 @@ def command_report(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def command_explore(arguments: argparse.Namespace) -> int:
+    import socket
+
+    from optimodel.api import load_scenario
+    from optimodel.errors import InputError
+    from optimodel.workflows.explore import serve
+
+    if not 0 < arguments.port < 65536:
+        raise InputError(f"must be a port number 1..65535, got {arguments.port}", key="--port")
+    scenario = load_scenario(arguments.scenario)
+    # A port already taken is the user's to choose again, not a crash inside the server.
+    with socket.socket(socket.AF_INET6 if ":" in arguments.host else socket.AF_INET) as probe:
+        try:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((arguments.host, arguments.port))
+        except OSError as error:
+            raise InputError(f"cannot serve on {arguments.host}:{arguments.port}: {error.strerror}", key="--port") from None
+    if not arguments.quiet:
+        print(f"serving {scenario.name} on http://{arguments.host}:{arguments.port}/ (Ctrl-C stops)", flush=True)
+    serve(scenario, host=arguments.host, port=arguments.port, open_browser=not arguments.no_browser)
+    return 0
+
+
 def command_data(arguments: argparse.Namespace) -> int:
     from optimodel.datasets.generate import write_instance
     from optimodel.errors import InputError
@@ -509,6 +537,7 @@ COMMANDS = {
     "snapshot": command_snapshot,
     "compare": command_compare,
     "report": command_report,
+    "explore": command_explore,
     "data": command_data,
 }
 
