@@ -77,7 +77,7 @@ def test_the_page_has_every_chart(reports):
     for title in ("fan chart over 30 optimal draws", "Total cost over the draws", "Which factor moves the price"):
         assert title in uncertainty, title
     comparison = reports["comparison"].read_text()
-    for title in ("2 runs compared", "Allowance prices of the runs, with their intervals", "Differences from two-firms by year"):
+    for title in ("2 runs compared", "Allowance prices of the runs, with their intervals", "Differences from two-firms (run) by year"):
         assert title in comparison, title
 
 

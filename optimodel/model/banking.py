@@ -13,7 +13,7 @@ from optimodel.errors import InputError
 from optimodel.inputs.data import ModelData
 from optimodel.inputs.plausibility import InputWarning, WarningCode, years_text
 from optimodel.inputs.scenario import MAX_SCENARIO_QUANTITY, ClosedModel, Scenario
-from optimodel.model.registry import DiagnosisBounds, PolicyFamily, SolvedModel, WarmMove
+from optimodel.model.registry import DiagnosisBounds, PolicyFamily, ReportContext, SolvedModel, WarmMove
 
 CARRY_OVER_BASE_TCO2E = 10_000.0
 """Per-firm allowance of the 2023-24 carry-over rule (MEE plan of 15 Oct 2024)."""
@@ -264,13 +264,30 @@ def _result_warnings(solved: SolvedModel, result) -> list:
     ]
 
 
-def _report_figures(tables: dict[str, pd.DataFrame]) -> list:
-    """The bank at each year end, per market (Mt)."""
-    import plotly.express as px
+def _report_figures(context: ReportContext) -> list:
+    """The bank at each year end, per market (Mt), with each market's bank limit where it has one."""
+    import plotly.graph_objects as go
 
-    markets = tables["markets"]
-    figure = px.bar(markets.assign(mt=markets["bank_end_tco2e"] / 1e6), x="year", y="mt", color="market", barmode="group",
-                    title="Bank at year end (negative: borrowed)", labels={"mt": "Mt CO2e"})
+    from optimodel.palette import POLICY_LINE
+
+    markets = context.tables["markets"]
+    figure = go.Figure()
+    policies = context.scenario.market_rules(BankingRules) if context.scenario is not None else {}
+    for market, rows in markets.groupby("market", sort=False):
+        colour = context.colour("market", market)
+        figure.add_trace(go.Bar(x=rows["year"], y=rows["bank_end_tco2e"] / 1e6, name=f"{market}: bank", marker={"color": colour}))
+        rules = policies.get(market)
+        if rules is None:
+            continue
+        limits = [rules.bank_limit(int(year)) for year in rows["year"]]
+        if any(limit is not None for limit in limits):
+            figure.add_trace(go.Scatter(
+                x=rows["year"], y=[None if limit is None else limit / 1e6 for limit in limits], mode="lines",
+                name=f"{market}: bank limit", line={"color": POLICY_LINE, "dash": "dash"},
+            ))
+    figure.update_layout(title="Bank at year end (negative: borrowed), Mt CO2e", xaxis_title="year", yaxis_title="Mt CO2e",
+                         barmode="group")
+    figure.update_xaxes(tickformat="d", dtick=1)
     return [figure]
 
 

@@ -20,7 +20,7 @@ from pydantic import Field
 
 from optimodel.inputs.data import ModelData
 from optimodel.inputs.scenario import ClosedModel, Scenario
-from optimodel.model.registry import DrawMove, PolicyFamily, ScenarioSection, SolvedModel, WarmMove, family_data
+from optimodel.model.registry import DrawMove, PolicyFamily, ReportContext, ScenarioSection, SolvedModel, WarmMove, family_data
 from optimodel.model.terms import BlockRowSet
 
 
@@ -375,20 +375,18 @@ def _window_costs(data: ModelData, compiled, last: int) -> tuple[np.ndarray, np.
     return capacity.build_columns(compiled), capacity.window_cost(data.discount, last)
 
 
-def _report_figures(tables: dict[str, pd.DataFrame]) -> list:
+def _report_figures(context: ReportContext) -> list:
     """Capacity in service (lines) and builds (bars) by option, summed over firms (Mt CO2e a
     year is not shown: the table is in t of each option's gas, so each option is drawn alone)."""
-    capacity = tables.get("capacity")
+    capacity = context.tables.get("capacity")
     if capacity is None or capacity.empty:
         return []
     import plotly.graph_objects as go
 
-    from optimodel.palette import COLOURS
-
     by_option = capacity.groupby(["option", "gas", "year"], as_index=False)[["built_t", "in_service_t"]].sum()
     figure = go.Figure()
-    for index, ((option, gas), rows) in enumerate(by_option.groupby(["option", "gas"], sort=True)):
-        colour = COLOURS[index % len(COLOURS)]
+    for (option, gas), rows in by_option.groupby(["option", "gas"], sort=True):
+        colour = context.colour("option", option)
         label = f"{option} ({gas})"
         figure.add_trace(go.Scatter(x=rows["year"], y=rows["in_service_t"] / 1e6, mode="lines+markers",
                                     name=f"{label}: in service", line={"color": colour}))

@@ -12,7 +12,7 @@ from pydantic import Field
 from optimodel.errors import InputError
 from optimodel.inputs.data import ModelData
 from optimodel.inputs.scenario import MAX_PRICE, ClosedModel, Scenario
-from optimodel.model.registry import DiagnosisBounds, PolicyFamily, SolvedModel, WarmMove, share_at_prices
+from optimodel.model.registry import DiagnosisBounds, PolicyFamily, PolicyLine, SolvedModel, WarmMove, share_at_prices
 
 
 class CollarRules(ClosedModel):
@@ -137,6 +137,18 @@ def _draw_statistics(scenario: Scenario, market: str, year: int, prices: np.ndar
     return {"p_at_ceiling": share_at_prices(prices, [ceiling] if ceiling is not None else [])}
 
 
+def _price_lines(scenario: Scenario, market: str, years: list[int]) -> list[PolicyLine]:
+    """The market's price ceiling and floor (money of each year) on its price chart."""
+    rules = scenario.market_rules(CollarRules).get(market)
+    if rules is None:
+        return []
+    lines = []
+    for name, level in (("price ceiling", rules.price_ceiling), ("price floor", rules.price_floor)):
+        if level is not None:
+            lines.append(PolicyLine(market, name, list(years), [float(level)] * len(years)))
+    return lines
+
+
 FAMILY = PolicyFamily(
     name="price_collar",
     title="Price collar",
@@ -154,6 +166,7 @@ FAMILY = PolicyFamily(
     draw_columns=("ceiling_tco2e",),
     revenue_columns={"ceiling_revenue": "ceiling sales"},
     draw_statistics=_draw_statistics,
+    price_lines=_price_lines,
     # None of its numbers is one a Monte Carlo draw scales (costs, baselines, offset quantities).
     draw_neutral=True,
 )

@@ -35,6 +35,38 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class PolicyLine:
+    """A line a rule draws on a chart where it binds: ``name`` says which ("price ceiling",
+    "release trigger 1", "bank limit"), one value per year (None: not in force that year)."""
+
+    market: str
+    name: str
+    years: list[int]
+    values: list[float | None]
+
+
+@dataclass
+class ReportContext:
+    """What a family's report figures are drawn from: the run's tables by name, the scenario
+    (None when the run folder has none), the currency, and the page's colours by kind
+    (``optimodel.palette``: sector, market, option, run)."""
+
+    tables: dict[str, pd.DataFrame]
+    scenario: Scenario | None
+    currency: str
+    colours: dict[str, dict[str, str]]
+
+    def colour(self, kind: str, name: str) -> str:
+        """The page's colour of ``name``; a name the page did not list takes one no other has."""
+        from optimodel.palette import next_colour
+
+        known = self.colours.setdefault(kind, {})
+        if name not in known:
+            known[name] = next_colour(kind, name, set(known.values()))
+        return known[name]
+
+
+@dataclass(frozen=True)
 class ScenarioSection:
     """A top-level table of the scenario file that belongs to one family (``[key]``)."""
 
@@ -243,9 +275,13 @@ class PolicyFamily:
     money_by_year: Callable[[SolvedModel], dict[str, dict[int, float]]] | None = None
     """Its entries of summary.json ``totals`` (name -> year -> money of the year): each joins
     every year's entry and is discounted to the first year with the others."""
-    report_figures: Callable[[dict[str, pd.DataFrame]], list] | None = None
+    report_figures: Callable[[ReportContext], list] | None = None
     """Its charts in the run report (plotly figures; none when it did nothing), drawn from the
-    run's tables by name (``markets``, and the families' own such as ``capacity``)."""
+    run's tables by name (``markets``, and the families' own such as ``capacity``) in the page's
+    colours, with its policy lines where they bind."""
+    price_lines: Callable[[Scenario, str, list[int]], list[PolicyLine]] | None = None
+    """Its policy lines on the price chart of one market over the years (a ceiling, a floor,
+    the reserve's triggers), in money of each year."""
     draw_columns: tuple[str, ...] = ()
     """Its markets.csv columns that every Monte Carlo draw records (draws.parquet)."""
     draw_statistics: Callable[[Scenario, str, int, np.ndarray, pd.DataFrame], dict[str, float]] | None = None

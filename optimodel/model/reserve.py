@@ -24,8 +24,7 @@ from optimodel.inputs.data import ModelData
 from optimodel.inputs.plausibility import InputWarning, WarningCode, years_text
 from optimodel.inputs.scenario import MAX_PRICE, MAX_SCENARIO_QUANTITY, ClosedModel, Scenario
 from optimodel.model.collar import CollarRules
-from optimodel.model.registry import DiagnosisBounds, PolicyFamily, SolvedModel, WarmMove, family_data, share_at_prices
-from optimodel.palette import COLOURS
+from optimodel.model.registry import DiagnosisBounds, PolicyFamily, PolicyLine, ReportContext, SolvedModel, WarmMove, family_data, share_at_prices
 
 RELEASE, INTAKE = "release", "intake"
 
@@ -419,13 +418,13 @@ def _draw_statistics(scenario: Scenario, market: str, year: int, prices: np.ndar
 RESERVE_COLUMNS = ("reserve_released_tco2e", "reserve_intake_tco2e", "reserve_stock_end_tco2e")
 
 
-def _reserve_figure(markets: pd.DataFrame):
+def _reserve_figure(markets: pd.DataFrame, context: ReportContext):
     """The reserve's stock at year end (line) and its yearly releases and intake (bars), Mt."""
     import plotly.graph_objects as go
 
     figure = go.Figure()
-    for index, (market, table) in enumerate(markets.groupby("market", sort=False)):
-        colour = COLOURS[index % len(COLOURS)]
+    for market, table in markets.groupby("market", sort=False):
+        colour = context.colour("market", market)
         figure.add_trace(go.Scatter(x=table["year"], y=table["reserve_stock_end_tco2e"] / 1e6, mode="lines+markers",
                                     name=f"{market}: stock at year end", line={"color": colour}))
         figure.add_trace(go.Bar(x=table["year"], y=table["reserve_released_tco2e"] / 1e6, name=f"{market}: released",
@@ -439,12 +438,26 @@ def _reserve_figure(markets: pd.DataFrame):
 
 
 
-def _report_figures(tables: dict[str, pd.DataFrame]) -> list:
+def _price_lines(scenario: Scenario, market: str, years: list[int]) -> list[PolicyLine]:
+    """Each release and intake tier's trigger price on the market's price chart."""
+    policy = scenario.market_policies().get(market)
+    reserve = policy.rules(ReserveRules).reserve if policy is not None else None
+    if reserve is None:
+        return []
+    lines = []
+    for kind, tiers in ((RELEASE, reserve.release), (INTAKE, reserve.intake)):
+        for number, tier in enumerate(tiers, start=1):
+            name = f"{kind} trigger" + (f" {number}" if len(tiers) > 1 else "")
+            lines.append(PolicyLine(market, name, list(years), [float(tier.trigger(year)) for year in years]))
+    return lines
+
+
+def _report_figures(context: ReportContext) -> list:
     """The reserve's chart, when it released, took in or held anything."""
-    markets = tables["markets"]
+    markets = context.tables["markets"]
     if not all(column in markets.columns for column in RESERVE_COLUMNS) or markets[list(RESERVE_COLUMNS)].abs().to_numpy().sum() == 0:
         return []
-    return [_reserve_figure(markets)]
+    return [_reserve_figure(markets, context)]
 
 
 FAMILY = PolicyFamily(
@@ -466,6 +479,7 @@ FAMILY = PolicyFamily(
     draw_columns=("reserve_released_tco2e",),
     revenue_columns={"reserve_revenue": "reserve sales"},
     report_figures=_report_figures,
+    price_lines=_price_lines,
     draw_statistics=_draw_statistics,
     scenario_warnings=_scenario_warnings,
     window_decided=("reserve_release", "reserve_intake"),

@@ -32,7 +32,7 @@ import pandas as pd
 
 from optimodel.errors import InfeasibleError, InputError, OptimodelError
 from optimodel.inputs.scenario import Scenario
-from optimodel.palette import COLOURS
+from optimodel.palette import COLOURS, colour_map
 from optimodel.workflows.sweep import Assignment, WarmSession, sweep_points, warm_compatible
 
 log = logging.getLogger(__name__)
@@ -221,7 +221,8 @@ def page_html(session: ExploreSession) -> str:
         "scenario": session.scenario.name,
         "levers": [asdict(lever) for lever in levers(session.scenario)],
         "loaded": session.loaded,
-        "colours": COLOURS,
+        # The report's palette: a market keeps its colour from the reports to this page.
+        "colours": {"market": colour_map("market", [row["market"] for row in session.loaded.get("prices", [])]), "series": COLOURS},
     }
     # "</" cannot end the script element early once escaped.
     return template.replace("__BOOT__", json.dumps(boot).replace("</", "<\\/")).replace("__TITLE__", session.scenario.name)
