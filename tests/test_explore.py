@@ -12,6 +12,7 @@ baselines P1 100 t and S1 80 t; steps P1 efficiency 20 t @ 10, S1 scrap-EAF 10 t
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -213,3 +214,59 @@ def test_the_page_moves_a_lever_survives_a_bad_value_and_saves(server, browser, 
     # The browser logs the bad value's 422 as a failed resource: that one is expected.
     assert [error for error in errors if "422" not in error] == []
     page.close()
+
+
+class SlowSession(ExploreSession):
+    """Each answer takes two seconds more, so that requests pile up behind it; ``solving`` is set
+    once the first has started."""
+
+    solving = threading.Event()
+
+    def answer(self, settings):
+        if settings:
+            self.solving.set()
+            time.sleep(2.0)
+        return super().answer(settings)
+
+
+def test_one_solve_at_a_time_and_a_newer_request_supersedes_a_queued_one() -> None:
+    import urllib.request
+
+    import uvicorn
+
+    session = SlowSession(optimodel.load_scenario(TWO_FIRMS))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    running = uvicorn.Server(uvicorn.Config(make_app(session), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    while not running.started:
+        time.sleep(0.05)
+    answers: dict[str, dict] = {}
+
+    def post(name: str, cap: float) -> None:
+        body = json.dumps({"set": {CAP_2026: cap}}).encode()
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/api/solve", data=body, headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            answers[name] = json.loads(response.read())
+
+    try:
+        # The first solves for two seconds; the second queues behind it; the third arrives while
+        # the second still waits.
+        threads = [threading.Thread(target=post, args=(name, cap)) for name, cap in (("first", 60), ("second", 55), ("third", 50))]
+        threads[0].start()
+        assert session.solving.wait(timeout=30)
+        threads[1].start()
+        time.sleep(0.5)
+        threads[2].start()
+        for worker in threads:
+            worker.join(timeout=60)
+    finally:
+        running.should_exit = True
+        thread.join(timeout=10)
+    assert answers["first"]["status"] == "optimal"
+    assert answers["second"]["status"] == "superseded"
+    assert answers["third"]["status"] == "optimal"
+    # The newest setting is the one solved: cap 50 gives 80.
+    assert prices_of(answers["third"])[("national", 2026)][0] == pytest.approx(80.0)
