@@ -270,3 +270,19 @@ def test_one_solve_at_a_time_and_a_newer_request_supersedes_a_queued_one() -> No
     assert answers["third"]["status"] == "optimal"
     # The newest setting is the one solved: cap 50 gives 80.
     assert prices_of(answers["third"])[("national", 2026)][0] == pytest.approx(80.0)
+
+
+def test_a_port_in_use_is_an_input_error_before_serving() -> None:
+    import subprocess
+    import sys
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        completed = subprocess.run(
+            [sys.executable, "-m", "optimodel", "explore", str(TWO_FIRMS), "--no-browser", "--port", str(port)],
+            capture_output=True, text=True, timeout=120,
+        )
+    assert completed.returncode == 2
+    assert completed.stderr.startswith("error:") and "--port" in completed.stderr and "Traceback" not in completed.stderr
