@@ -71,6 +71,8 @@ def test_a_lever_move_gives_the_hand_derived_prices(client) -> None:
     assert prices_of(moved.json())[("national", 2025)] == pytest.approx((50.0, 50.0, 50.0))
     capped = client.post("/api/solve", json={"set": {CAP_2026: 50, CEILING: 70}}).json()
     assert prices_of(capped)[("national", 2026)][0] == pytest.approx(70.0)
+    # The ceiling is drawn where it acts, as in the reports.
+    assert {"market": "national", "name": "price ceiling", "years": [2025, 2026], "values": [70.0, 70.0], "chart": "price"} in capped["policy_lines"]
     markets = {row["year"]: row for row in moved.json()["markets"]}
     assert markets[2026]["issued_tco2e"] == pytest.approx(110.0)
     assert markets[2026]["emissions_tco2e"] == pytest.approx(110.0)
@@ -191,8 +193,13 @@ def test_the_page_moves_a_lever_survives_a_bad_value_and_saves(server, browser, 
     set_lever(page, CAP_2026, "50")
     expect(cell(page, 2026, "price")).to_have_text("80.00")
     expect(cell(page, 2026, "price_low")).to_have_text("80.00")
+    # 50 in 2025 and 80 in 2026: the price chart notes the jump of 60 %.
+    notes = page.evaluate("() => (document.getElementById('chart-prices').layout.annotations || []).map((note) => note.text)")
+    assert "national: price jump +60%" in notes
     set_lever(page, CEILING, "70")
     expect(cell(page, 2026, "price")).to_have_text("70.00")
+    names = page.evaluate("() => document.getElementById('chart-prices').data.map((trace) => trace.name)")
+    assert "national: price ceiling" in names
     # A bad value: an error naming the key, the prices stay, and the next move still works.
     set_lever(page, CAP_2026, "-1")
     expect(page.locator("#error")).to_contain_text("sectors.power.cap_tco2e")

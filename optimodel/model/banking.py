@@ -13,7 +13,7 @@ from optimodel.errors import InputError
 from optimodel.inputs.data import ModelData
 from optimodel.inputs.plausibility import InputWarning, WarningCode, years_text
 from optimodel.inputs.scenario import MAX_SCENARIO_QUANTITY, ClosedModel, Scenario
-from optimodel.model.registry import DiagnosisBounds, PolicyFamily, ReportContext, SolvedModel, WarmMove
+from optimodel.model.registry import DiagnosisBounds, PolicyFamily, PolicyLine, ReportContext, SolvedModel, WarmMove
 
 CARRY_OVER_BASE_TCO2E = 10_000.0
 """Per-firm allowance of the 2023-24 carry-over rule (MEE plan of 15 Oct 2024)."""
@@ -264,6 +264,17 @@ def _result_warnings(solved: SolvedModel, result) -> list:
     ]
 
 
+def _policy_lines(scenario: Scenario, market: str, years: list[int]) -> list[PolicyLine]:
+    """The market's bank limit (tCO2e) on its bank chart, in the years it has one."""
+    rules = scenario.market_rules(BankingRules).get(market)
+    if rules is None:
+        return []
+    limits = [rules.bank_limit(year) for year in years]
+    if all(limit is None for limit in limits):
+        return []
+    return [PolicyLine(market, "bank limit", list(years), [None if limit is None else float(limit) for limit in limits], chart="bank")]
+
+
 def _report_figures(context: ReportContext) -> list:
     """The bank at each year end, per market (Mt), with each market's bank limit where it has one."""
     import plotly.graph_objects as go
@@ -272,18 +283,14 @@ def _report_figures(context: ReportContext) -> list:
 
     markets = context.tables["markets"]
     figure = go.Figure()
-    policies = context.scenario.market_rules(BankingRules) if context.scenario is not None else {}
     for market, rows in markets.groupby("market", sort=False):
         colour = context.colour("market", market)
         figure.add_trace(go.Bar(x=rows["year"], y=rows["bank_end_tco2e"] / 1e6, name=f"{market}: bank", marker={"color": colour}))
-        rules = policies.get(market)
-        if rules is None:
-            continue
-        limits = [rules.bank_limit(int(year)) for year in rows["year"]]
-        if any(limit is not None for limit in limits):
+        lines = _policy_lines(context.scenario, market, [int(year) for year in rows["year"]]) if context.scenario is not None else []
+        for line in lines:
             figure.add_trace(go.Scatter(
-                x=rows["year"], y=[None if limit is None else limit / 1e6 for limit in limits], mode="lines",
-                name=f"{market}: bank limit", line={"color": POLICY_LINE, "dash": "dash"},
+                x=line.years, y=[None if value is None else value / 1e6 for value in line.values], mode="lines",
+                name=f"{market}: {line.name}", line={"color": POLICY_LINE, "dash": "dash"},
             ))
     figure.update_layout(title="Bank at year end (negative: borrowed), Mt CO2e", xaxis_title="year", yaxis_title="Mt CO2e",
                          barmode="group")
@@ -310,6 +317,7 @@ FAMILY = PolicyFamily(
     draw_columns=("bank_end_tco2e",),
     window_state=("bank",),
     report_figures=_report_figures,
+    policy_lines=_policy_lines,
     # None of its numbers is one a Monte Carlo draw scales (costs, baselines, offset quantities).
     draw_neutral=True,
 )

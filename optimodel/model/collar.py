@@ -137,7 +137,7 @@ def _draw_statistics(scenario: Scenario, market: str, year: int, prices: np.ndar
     return {"p_at_ceiling": share_at_prices(prices, [ceiling] if ceiling is not None else [])}
 
 
-def _price_lines(scenario: Scenario, market: str, years: list[int]) -> list[PolicyLine]:
+def _policy_lines(scenario: Scenario, market: str, years: list[int]) -> list[PolicyLine]:
     """The market's price ceiling and floor (money of each year) on its price chart."""
     rules = scenario.market_rules(CollarRules).get(market)
     if rules is None:
@@ -166,7 +166,7 @@ FAMILY = PolicyFamily(
     draw_columns=("ceiling_tco2e",),
     revenue_columns={"ceiling_revenue": "ceiling sales"},
     draw_statistics=_draw_statistics,
-    price_lines=_price_lines,
+    policy_lines=_policy_lines,
     # None of its numbers is one a Monte Carlo draw scales (costs, baselines, offset quantities).
     draw_neutral=True,
 )

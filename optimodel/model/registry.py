@@ -37,12 +37,14 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class PolicyLine:
     """A line a rule draws on a chart where it binds: ``name`` says which ("price ceiling",
-    "release trigger 1", "bank limit"), one value per year (None: not in force that year)."""
+    "release trigger 1", "bank limit"), one value per year (None: not in force that year), on
+    ``chart`` "price" (money of each year per tCO2e) or "bank" (tCO2e)."""
 
     market: str
     name: str
     years: list[int]
     values: list[float | None]
+    chart: str = "price"
 
 
 @dataclass
@@ -279,9 +281,10 @@ class PolicyFamily:
     """Its charts in the run report (plotly figures; none when it did nothing), drawn from the
     run's tables by name (``markets``, and the families' own such as ``capacity``) in the page's
     colours, with its policy lines where they bind."""
-    price_lines: Callable[[Scenario, str, list[int]], list[PolicyLine]] | None = None
-    """Its policy lines on the price chart of one market over the years (a ceiling, a floor,
-    the reserve's triggers), in money of each year."""
+    policy_lines: Callable[[Scenario, str, list[int]], list[PolicyLine]] | None = None
+    """Its policy lines on one market's charts over the years: on the price chart a ceiling, a
+    floor, the reserve's triggers (money of each year); on the bank chart a bank limit. The
+    reports and the live page draw them, named."""
     draw_columns: tuple[str, ...] = ()
     """Its markets.csv columns that every Monte Carlo draw records (draws.parquet)."""
     draw_statistics: Callable[[Scenario, str, int, np.ndarray, pd.DataFrame], dict[str, float]] | None = None

@@ -438,7 +438,7 @@ def _reserve_figure(markets: pd.DataFrame, context: ReportContext):
 
 
 
-def _price_lines(scenario: Scenario, market: str, years: list[int]) -> list[PolicyLine]:
+def _policy_lines(scenario: Scenario, market: str, years: list[int]) -> list[PolicyLine]:
     """Each release and intake tier's trigger price on the market's price chart."""
     policy = scenario.market_policies().get(market)
     reserve = policy.rules(ReserveRules).reserve if policy is not None else None
@@ -479,7 +479,7 @@ FAMILY = PolicyFamily(
     draw_columns=("reserve_released_tco2e",),
     revenue_columns={"reserve_revenue": "reserve sales"},
     report_figures=_report_figures,
-    price_lines=_price_lines,
+    policy_lines=_policy_lines,
     draw_statistics=_draw_statistics,
     scenario_warnings=_scenario_warnings,
     window_decided=("reserve_release", "reserve_intake"),

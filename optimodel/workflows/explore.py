@@ -176,6 +176,7 @@ class ExploreSession:
         return {
             "status": "optimal",
             "prices": _records(prices),
+            "policy_lines": policy_lines(point, sorted({str(market) for market in prices["market"]}), list(point.years)),
             "markets": _records(result.markets),
             "money": _records(pd.DataFrame((result.summary.get("totals") or {}).get("by_year", []))),
             "seconds": round(time.perf_counter() - started, 3),
@@ -194,6 +195,19 @@ class ExploreSession:
         changed = ", ".join(f"{key} = {value}" for key, value in settings.items()) or "nothing"
         header = f"# Saved from optimodel explore: {self.scenario.name} with {changed}.\n"
         return header + dumps(document)
+
+
+def policy_lines(scenario: Scenario, markets: list[str], years: list[int]) -> list[dict[str, Any]]:
+    """Every family's policy lines of each market (ceilings, floors, triggers on the price chart,
+    bank limits on the bank chart), as the reports draw them."""
+    from optimodel.model.build import FAMILIES
+
+    lines = []
+    for market in markets:
+        for family in FAMILIES:
+            if family.policy_lines is not None:
+                lines += [asdict(line) for line in family.policy_lines(scenario, market, years)]
+    return lines
 
 
 def _records(table: pd.DataFrame) -> list[dict[str, Any]]:

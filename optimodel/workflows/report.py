@@ -75,8 +75,8 @@ def _policy_lines(context: ReportContext, market: str, years: list[int]) -> list
         return []
     lines: list[PolicyLine] = []
     for family in FAMILIES:
-        if family.price_lines is not None:
-            lines += family.price_lines(context.scenario, market, years)
+        if family.policy_lines is not None:
+            lines += [line for line in family.policy_lines(context.scenario, market, years) if line.chart == "price"]
     return lines
 
 
