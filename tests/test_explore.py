@@ -293,3 +293,20 @@ def test_a_port_in_use_is_an_input_error_before_serving() -> None:
         )
     assert completed.returncode == 2
     assert completed.stderr.startswith("error:") and "--port" in completed.stderr and "Traceback" not in completed.stderr
+
+
+def test_a_rebuilt_setting_reuses_the_tables_and_solves_as_a_fresh_run(session) -> None:
+    from optimodel.inputs.data import reusable_data
+
+    # A ceiling the scenario does not have, and a discount rate, rebuild the LP on the tables
+    # already read: the prices must be those of a run that reads them again.
+    for settings in ({CEILING: 70, CAP_2026: 50}, {"discount_rate": 0.1, CAP_2026: 55}):
+        point = session.point(settings)
+        assert session.warm is not None and reusable_data(point, session.scenario, session.warm.data) is not None
+        answer = session.answer(settings)
+        fresh = optimodel.solve(point)
+        for row in fresh.prices.itertuples():
+            assert prices_of(answer)[(row.market, row.year)] == pytest.approx((row.price, row.price_low, row.price_high))
+    # Other years read the tables again.
+    other_years = session.point({"years": [2025]})
+    assert reusable_data(other_years, session.scenario, session.warm.data) is None

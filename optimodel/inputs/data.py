@@ -627,12 +627,37 @@ def derive_from_scenario(scenario: Scenario, data: ModelData) -> ModelData:
     steps, families' data) made again for ``scenario``: what a warm sweep point needs, without
     reading a table. The scenario must have the same sectors, markets and years."""
     markets, sectors = data.markets, data.sectors
+    discount = np.array([scenario.discount_factor(year) for year in data.years])
+    _freeze(discount)
     derived = dataclasses.replace(
         data,
         sector_years=_sector_years(scenario, sectors, markets, scenario.market_of_sector(), data.scaling),
+        discount=discount,
         # The families' data are made again, from this scenario, when first asked for.
         families={},
     )
+    return derived
+
+
+def reusable_data(scenario: Scenario, base: Scenario, data: ModelData) -> ModelData | None:
+    """``data`` (loaded for ``base``) derived for ``scenario`` when every table reads the same for
+    both: the same files, GWP set, modelled years and sectors in the same markets, and caps and
+    benchmarks in the same sector-years (the activity table is checked against those). None when
+    the tables must be read again."""
+    same = (
+        scenario.data == base.data
+        and scenario.gwp == base.gwp
+        and scenario.modelled_years == base.modelled_years
+        and sorted(scenario.covered_sectors) == sorted(base.covered_sectors)
+        and scenario.market_of_sector() == base.market_of_sector()
+        and tuple(scenario.market_policies()) == tuple(base.market_policies())
+    )
+    if not same:
+        return None
+    derived = derive_from_scenario(scenario, data)
+    for column in ("cap_scaled", "benchmark"):
+        if not np.array_equal(derived.sector_years[column].isna().to_numpy(), data.sector_years[column].isna().to_numpy()):
+            return None
     return derived
 
 
