@@ -20,6 +20,7 @@ from pydantic import Field
 
 from optimodel.inputs.data import ModelData
 from optimodel.inputs.scenario import ClosedModel, Scenario
+from optimodel.model.lp import CrashBlock
 from optimodel.model.registry import DrawMove, PolicyFamily, ReportContext, ScenarioSection, SolvedModel, WarmMove, family_data
 from optimodel.model.terms import BlockRowSet
 
@@ -209,7 +210,7 @@ def add_capacity(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario) 
     terms.add_block_row_set(
         "capacity_use",
         BlockRowSet(
-            list(range(len(capacity.steps))),
+            range(len(capacity.steps)),
             np.zeros(len(capacity.steps)),
             (
                 ("abatement", rows, capacity.steps, np.ones(len(rows))),
@@ -219,7 +220,7 @@ def add_capacity(model: pyo.ConcreteModel, data: ModelData, scenario: Scenario) 
     )
     terms.add_block_row_set(
         "capacity_potential",
-        BlockRowSet(list(range(len(capacity.steps))), technical, (("build", capacity.served, capacity.serving, np.ones(len(capacity.served))),)),
+        BlockRowSet(range(len(capacity.steps)), technical, (("build", capacity.served, capacity.serving, np.ones(len(capacity.served))),)),
     )
 
 
@@ -375,6 +376,23 @@ def _window_costs(data: ModelData, compiled, last: int) -> tuple[np.ndarray, np.
     return capacity.build_columns(compiled), capacity.window_cost(data.discount, last)
 
 
+def _crash_block(compiled) -> CrashBlock | None:
+    """Builds basic, ``capacity_use`` tight and ``capacity_potential`` basic: each build serves its
+    own step's row first, so the crash solves the capacity rows' duals from the builds' costs and
+    prices every capacity step at its operating cost plus that capacity rent."""
+    builds = compiled.columns.get("build")
+    use = compiled.rows.get("capacity_use")
+    potential = compiled.rows.get("capacity_potential")
+    if not builds or not use or not potential or not len(builds) == len(use) == len(potential):
+        return None
+    # Block columns and rows are numbered by capacity step, in order (``add_capacity``).
+    return CrashBlock(
+        basic_columns=np.fromiter(builds.values(), dtype=np.int64, count=len(builds)),
+        tight_rows=np.array([use[step] for step in range(len(use))], dtype=np.int64),
+        basic_rows=np.array([potential[step] for step in range(len(potential))], dtype=np.int64),
+    )
+
+
 def _report_figures(context: ReportContext) -> list:
     """Capacity in service (lines) and builds (bars) by option, summed over firms (Mt CO2e a
     year is not shown: the table is in t of each option's gas, so each option is drawn alone)."""
@@ -406,6 +424,7 @@ FAMILY = PolicyFamily(
     tables=_tables,
     tables_written=("capacity",),
     report_figures=_report_figures,
+    crash_block=_crash_block,
     money_by_year=_money_by_year,
     draw_move=_draw_move,
     window_decided=("build",),

@@ -5,6 +5,7 @@ a solved LP without importing the solver."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +13,34 @@ import numpy as np
 
 INFINITY = float("inf")
 """HiGHS's infinity (``highspy.kHighsInf`` is IEEE inf): an absent bound."""
+
+
+class Positions(Mapping):
+    """Index k -> position ``start + k`` for k in 0..size-1: the map of a column block or row set
+    numbered from 0, without a dict entry per column (a dict of the 1.9 million abatement steps
+    at 10x the default held 0.15 GB through the solve)."""
+
+    __slots__ = ("start", "size")
+
+    def __init__(self, start: int, size: int) -> None:
+        self.start, self.size = int(start), int(size)
+
+    def __getitem__(self, key: Any) -> int:
+        if isinstance(key, (int, np.integer)) and not isinstance(key, bool) and 0 <= key < self.size:
+            return self.start + int(key)
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(range(self.size))
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __repr__(self) -> str:
+        return f"Positions(start={self.start}, size={self.size})"
+
+    def __reduce__(self):
+        return (Positions, (self.start, self.size))
 
 
 @dataclass(frozen=True)
@@ -78,9 +107,9 @@ class CompiledLp:
     row_upper: np.ndarray
     matrix: CscMatrix
     """Rows x columns, compressed by column."""
-    columns: dict[str, dict] = field(default_factory=dict)
-    """component name -> {index: column position}."""
-    rows: dict[str, dict] = field(default_factory=dict)
+    columns: dict[str, Mapping] = field(default_factory=dict)
+    """component name -> {index: column position} (``Positions`` for a block numbered from 0)."""
+    rows: dict[str, Mapping] = field(default_factory=dict)
     """component name -> {index: row position}; a row the compiler dropped (constant and met) is absent."""
     constant_rows: dict[str, dict] = field(default_factory=dict)
     """component name -> {index: spare} for rows the compiler dropped because no variable is in
@@ -94,6 +123,18 @@ class CompiledLp:
     @property
     def shape(self) -> tuple[int, int]:
         return self.matrix.shape
+
+
+@dataclass(frozen=True)
+class CrashBlock:
+    """Columns and rows a crash basis keeps out of its small aggregated LP, with the status each
+    takes in the full LP's starting basis (``solver.crash``): ``basic_columns[j]`` pairs with
+    ``tight_rows[j]`` (its entry there is its diagonal), the tight rows sit at their upper bound,
+    the ``basic_rows`` are basic. Capacity: builds, ``capacity_use`` and ``capacity_potential``."""
+
+    basic_columns: np.ndarray
+    tight_rows: np.ndarray
+    basic_rows: np.ndarray
 
 
 @dataclass

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from optimodel.inputs.data import ModelData
     from optimodel.inputs.plausibility import InputWarning
     from optimodel.inputs.scenario import Scenario
-    from optimodel.model.lp import CompiledLp, LpSolution
+    from optimodel.model.lp import CompiledLp, CrashBlock, LpSolution
 
 
 @dataclass(frozen=True)
@@ -295,6 +295,9 @@ class PolicyFamily:
     (a bank): a rolling window fixes those of the years already decided, and holds at 0 the one
     out of its last year (short of the last modelled year) and every later one
     (``solver.rolling.roll``)."""
+    crash_block: Callable[[CompiledLp], CrashBlock | None] | None = None
+    """Its columns and rows that the crash basis's small LP leaves out, with the statuses they
+    start from (``solver.crash``); None: its columns are aggregated with the others or kept whole."""
     window_costs: Callable[[ModelData, CompiledLp, int], tuple[np.ndarray, np.ndarray]] | None = None
     """Objective coefficients (columns, costs) that depend on how far a rolling window sees:
     called with the position of its last year (the last modelled year restores them as built)."""

@@ -58,8 +58,8 @@ class BlockRowSet:
     per row: 0.5 s for the 108,000 capacity rows of a large instance). Row k is ``sum of
     coefficient x block[position] over the entries with row k <= upper[k]``."""
 
-    index: list
-    """Label of each row in ``CompiledLp.rows[name]``."""
+    index: Sequence
+    """Label of each row in ``CompiledLp.rows[name]`` (a ``range`` from 0: rows numbered in order)."""
     upper: np.ndarray
     entries: tuple[tuple[str, np.ndarray, np.ndarray, np.ndarray], ...]
     """(block, row, position, coefficient) arrays, one group per block."""

@@ -30,6 +30,8 @@ stand behind.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from optimodel.errors import SolverError
@@ -44,7 +46,7 @@ SHOWN_PLACES = 3
 """How many offending rows or columns a refusal names."""
 
 
-def _names(positions: dict[str, dict]) -> dict[int, str]:
+def _names(positions: Mapping[str, Mapping]) -> dict[int, str]:
     """Row or column position -> ``component[index]`` (for messages)."""
     named = {}
     for component, members in positions.items():
@@ -54,7 +56,7 @@ def _names(positions: dict[str, dict]) -> dict[int, str]:
     return named
 
 
-def _worst(violation: np.ndarray, positions: dict[str, dict], what: str) -> str:
+def _worst(violation: np.ndarray, positions: Mapping[str, Mapping], what: str) -> str:
     """The rows or columns that violate most, named ``component[index]`` (names are made only
     when a check fails)."""
     names = _names(positions)

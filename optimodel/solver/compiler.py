@@ -17,7 +17,7 @@ through Pyomo's own ``generate_standard_repn``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +28,7 @@ from pyomo.common.gc_manager import PauseGC
 from pyomo.core.expr.numeric_expr import LinearExpression
 from pyomo.repn.standard_repn import generate_standard_repn
 
-from optimodel.model.lp import INFINITY, CompiledLp, CscMatrix
+from optimodel.model.lp import INFINITY, CompiledLp, CscMatrix, Positions
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class StandardForm:
     """Pyomo variables -> their columns (-1 for a variable that is not one)."""
     block_columns: dict[str, int] = field(default_factory=dict)
     """Column block name -> the position of its first column (its columns follow in order)."""
-    block_rows: dict[str, dict[Any, int]] = field(default_factory=dict)
+    block_rows: dict[str, Mapping[Any, int]] = field(default_factory=dict)
     """Block row component name -> {index: row position} (they follow the Pyomo rows)."""
     block_upper: np.ndarray = field(default_factory=lambda: np.zeros(0))
     """Upper bound of each block column, in order after the Pyomo columns (their lower bound is 0;
@@ -174,7 +174,7 @@ def standard_form(model: pyo.ConcreteModel) -> StandardForm:
             block_entries.extend((len(rhs), part) for part in parts)
             row_entries.append((constraint, sense))
             rhs.append(bound - constant)
-    block_rows: dict[str, dict[Any, int]] = {}
+    block_rows: dict[str, Mapping[Any, int]] = {}
     for name, rows in (terms.block_rows.items() if terms is not None else []):
         placed = block_rows[name] = {}
         for row in rows:
@@ -186,7 +186,9 @@ def standard_form(model: pyo.ConcreteModel) -> StandardForm:
     """(block, row, position, coefficient) arrays of the row sets, rows counted from 0."""
     for name, row_set in (terms.block_row_sets.items() if terms is not None else []):
         first = len(rhs)
-        block_rows[name] = dict(zip(row_set.index, range(first, first + len(row_set.index))))
+        index = row_set.index
+        numbered = isinstance(index, range) and index.start == 0 and index.step == 1
+        block_rows[name] = Positions(first, len(index)) if numbered else dict(zip(index, range(first, first + len(index))))
         block_sets.extend((block, row + first, position, coefficient) for block, row, position, coefficient in row_set.entries)
         row_entries.extend([(None, LESS_EQUAL)] * len(row_set.index))
         rhs.extend(np.asarray(row_set.upper, dtype=float).tolist())
@@ -262,7 +264,7 @@ def _compile(model: pyo.ConcreteModel) -> CompiledLp:
     for name, start in info.block_columns.items():
         block = model.terms.blocks[name]
         size = len(block.upper)
-        compiled.columns[name] = dict(zip(block.labels if block.labels is not None else range(size), range(start, start + size)))
+        compiled.columns[name] = Positions(start, size) if block.labels is None else dict(zip(block.labels, range(start, start + size)))
     compiled.rows.update(info.block_rows)
     for component in model.component_objects(pyo.Var, descend_into=True):
         found = column_of(list(component.values()))

@@ -10,6 +10,15 @@ status, a basic bucket hands its place to the member whose reduced cost is neare
 every other boxed column sits at the bound its reduced cost under the small LP's duals asks for.
 HiGHS then solves the full LP from there (one iteration on the default, 0.06 s).
 
+Capacity options couple their steps through rows of their own (each step within the capacity
+in service, which builds of earlier years provide), so their steps have three entries and no
+pattern to share. A family names such a block (``PolicyFamily.crash_block``): its columns start
+basic (the builds), its rows tight or basic. The block's tight-row duals follow from its basic
+columns' costs (each build's reduced cost zero: a triangular system, solved by substitution), and
+the small LP sees each coupled step alone, priced at its cost plus those duals (a capacity step at
+its operating cost plus the capacity rent of its year), so it is summed into buckets with the
+others. On the 10x capacity instance the small LP went from 1.08M rows (13 s) to 22 rows.
+
 Only the starting point changes: HiGHS still solves the LP as built, to the same tolerances,
 and everything after (duals, intervals, the certificate) reads that solve. Where the small LP
 is not solved to optimality, the full LP starts cold as before.
@@ -18,11 +27,12 @@ is not solved to optimality, the full LP starts cold as before.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import highspy
 import numpy as np
 
-from optimodel.model.lp import CompiledLp
+from optimodel.model.lp import CompiledLp, CrashBlock, CscMatrix
 from optimodel.solver.highs import pass_arrays, quiet_highs, run_highs
 
 log = logging.getLogger(__name__)
@@ -37,10 +47,119 @@ columns, solved in 0.02 s, and leaves the full LP one iteration)."""
 _STATUS = [highspy.HighsBasisStatus(code) for code in range(5)]
 LOWER, BASIC, UPPER = 0, 1, 2
 """``highspy.HighsBasisStatus`` codes."""
+MAX_SUBSTITUTIONS = 1000
+"""A block's duals are found by substitution in at most this many sweeps (one per year of the
+longest chain of builds), or the block is left in the small LP."""
 
 
-def crash_basis(compiled: CompiledLp) -> highspy.HighsBasis | None:
-    """A valid basis of ``compiled`` built from the aggregated LP, or None (start cold)."""
+def crash_basis(compiled: CompiledLp, blocks: Sequence[CrashBlock] = ()) -> highspy.HighsBasis | None:
+    """A valid basis of ``compiled`` built from the aggregated LP, or None (start cold). The
+    ``blocks`` (from the families) are left out of the small LP and start as they say."""
+    reduced = _without_blocks(compiled, blocks) if blocks else None
+    if reduced is None:
+        statuses = _aggregated_statuses(compiled)
+        if statuses is None:
+            return None
+        col_status, row_status = statuses
+    else:
+        lp, kept_columns, kept_rows = reduced
+        statuses = _aggregated_statuses(lp)
+        if statuses is None:
+            return None
+        n_rows, n_cols = compiled.shape
+        col_status = np.full(n_cols, BASIC, dtype=np.int64)
+        col_status[kept_columns] = statuses[0]
+        row_status = np.full(n_rows, BASIC, dtype=np.int64)
+        row_status[kept_rows] = statuses[1]
+        for block in blocks:
+            row_status[block.tight_rows] = UPPER
+    basis = highspy.HighsBasis()
+    basis.col_status = [_STATUS[code] for code in col_status.tolist()]
+    basis.row_status = [_STATUS[code] for code in row_status.tolist()]
+    basis.valid = True
+    return basis
+
+
+def _without_blocks(compiled: CompiledLp, blocks: Sequence[CrashBlock]) -> tuple[CompiledLp, np.ndarray, np.ndarray] | None:
+    """The LP without the blocks' columns and rows, each other column's cost less its entries in
+    the tight rows times their duals; with the positions of the columns and rows it keeps. None
+    when a block's duals cannot be found by substitution."""
+    n_rows, n_cols = compiled.shape
+    matrix = compiled.matrix
+    dual = np.zeros(n_rows)
+    coupled = np.zeros(n_rows, dtype=bool)
+    kept = np.ones(n_cols, dtype=bool)
+    for block in blocks:
+        block_dual = _block_duals(compiled, block)
+        if block_dual is None:
+            return None
+        dual[block.tight_rows] = block_dual
+        coupled[block.tight_rows] = coupled[block.basic_rows] = True
+        kept[block.basic_columns] = False
+    # Entries stay in column order and the kept rows keep their order: the CSC arrays are
+    # filtered, not sorted again (10.9M entries at 10x with capacity).
+    counts = np.diff(matrix.indptr)
+    keep_entry = ~coupled[matrix.indices] & np.repeat(kept, counts)
+    kept_columns, kept_rows = np.flatnonzero(kept), np.flatnonzero(~coupled)
+    new_row = np.cumsum(~coupled) - 1
+    running = np.concatenate(([0], np.cumsum(keep_entry, dtype=np.int64)))
+    kept_counts = (running[matrix.indptr[1:]] - running[matrix.indptr[:-1]])[kept_columns]
+    reduced = CscMatrix(
+        shape=(len(kept_rows), len(kept_columns)),
+        indptr=np.concatenate(([0], np.cumsum(kept_counts))).astype(np.int64),
+        indices=new_row[matrix.indices[keep_entry]],
+        data=matrix.data[keep_entry],
+    )
+    # Each column's cost less its entries in the tight rows times their duals.
+    in_tight = np.flatnonzero(dual[matrix.indices] != 0.0)
+    column_of_entry = np.searchsorted(matrix.indptr, in_tight, side="right") - 1
+    cost = compiled.cost - np.bincount(column_of_entry, weights=matrix.data[in_tight] * dual[matrix.indices[in_tight]], minlength=n_cols)
+    lp = CompiledLp(
+        cost=cost[kept_columns], offset=0.0, col_lower=compiled.col_lower[kept_columns], col_upper=compiled.col_upper[kept_columns],
+        row_lower=compiled.row_lower[kept_rows], row_upper=compiled.row_upper[kept_rows], matrix=reduced,
+    )
+    return lp, kept_columns, kept_rows
+
+
+def _block_duals(compiled: CompiledLp, block: CrashBlock) -> np.ndarray | None:
+    """The tight rows' duals y that make every basic column's reduced cost zero with the basic
+    rows' duals zero: sum over tight rows r of a_rj y_r = c_j. Column j's entry in row j is its
+    diagonal; the rest is triangular (a build serves later years' rows), so substitution sweeps
+    end exact. None when a basic column reaches a row outside the block, or they do not end."""
+    matrix = compiled.matrix
+    n = len(block.basic_columns)
+    position = np.full(compiled.shape[0], -1, dtype=np.int64)
+    position[block.tight_rows] = np.arange(n)
+    in_block = np.zeros(compiled.shape[0], dtype=bool)
+    in_block[block.basic_rows] = True
+    starts = matrix.indptr[block.basic_columns]
+    counts = matrix.indptr[block.basic_columns + 1] - starts
+    entries = np.repeat(starts, counts) + (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts))
+    owner = np.repeat(np.arange(n), counts)
+    rows, values = matrix.indices[entries], matrix.data[entries]
+    tight = position[rows] >= 0
+    if not np.all(tight | in_block[rows]):
+        return None
+    target, values, owner = position[rows[tight]], values[tight], owner[tight]
+    on_diagonal = target == owner
+    diagonal = np.zeros(n)
+    diagonal[owner[on_diagonal]] = values[on_diagonal]
+    if np.any(diagonal == 0.0):
+        return None
+    cost = compiled.cost[block.basic_columns]
+    off = ~on_diagonal
+    dual = cost / diagonal
+    for _ in range(MAX_SUBSTITUTIONS):
+        others = np.bincount(owner[off], weights=values[off] * dual[target[off]], minlength=n)
+        following = (cost - others) / diagonal
+        if np.array_equal(following, dual):
+            return dual
+        dual = following
+    return None
+
+
+def _aggregated_statuses(compiled: CompiledLp) -> tuple[np.ndarray, np.ndarray] | None:
+    """Column and row status codes of ``compiled`` from its aggregated LP, or None."""
     matrix = compiled.matrix
     n_rows, n_cols = compiled.shape
     counts = np.diff(matrix.indptr)
@@ -126,9 +245,5 @@ def crash_basis(compiled: CompiledLp) -> highspy.HighsBasis | None:
         first_of_bucket = np.ones(len(ordered), dtype=bool)
         first_of_bucket[1:] = bucket[ordered[1:]] != bucket[ordered[:-1]]
         status[steps[ordered[first_of_bucket]]] = BASIC
-    basis = highspy.HighsBasis()
-    basis.col_status = [_STATUS[code] for code in status.tolist()]
-    basis.row_status = list(small.row_status)
-    basis.valid = True
     log.debug("crash: %d steps in %d buckets", len(steps), n_buckets)
-    return basis
+    return status, np.array([int(code) for code in small.row_status], dtype=np.int64)

@@ -12,7 +12,7 @@ import numpy as np
 
 from optimodel.errors import SolverError
 from optimodel.inputs.scenario import Scenario, SolverMethod
-from optimodel.model.lp import CompiledLp, LpSolution
+from optimodel.model.lp import CompiledLp, CrashBlock, LpSolution
 from optimodel.solver.crash import crash_basis
 from optimodel.solver.highs import highs_version, new_highs, resolved_method, run_highs, use_dual_simplex
 from optimodel.solver.intervals import price_intervals
@@ -103,7 +103,7 @@ class LpSolver:
             highs.setBasis(self.basis)
         elif self.scenario.solver.crash and resolved_method(self.scenario.solver.method, self.compiled.shape[1], True) is SolverMethod.simplex:
             # The first solve of a large LP starts from the aggregated LP's basis (``crash``).
-            crashed = crash_basis(self.compiled)
+            crashed = crash_basis(self.compiled, crash_blocks(self.compiled))
             if crashed is not None:
                 highs.setBasis(crashed)
         run_highs(highs)
@@ -166,6 +166,19 @@ class LpSolver:
             col_dual=np.zeros(n_cols),
             solver_version=highs_version(self.highs),
         )
+
+
+def crash_blocks(compiled: CompiledLp) -> list[CrashBlock]:
+    """The blocks the families keep out of the crash basis's small LP (``PolicyFamily.crash_block``)."""
+    from optimodel.model.build import FAMILIES
+
+    blocks = []
+    for family in FAMILIES:
+        if family.crash_block is not None:
+            block = family.crash_block(compiled)
+            if block is not None:
+                blocks.append(block)
+    return blocks
 
 
 def solve_lp(compiled: CompiledLp, scenario: Scenario) -> LpSolution:
