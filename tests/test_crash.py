@@ -176,7 +176,9 @@ def test_a_capacity_block_prices_each_year_at_its_capacity_rent(tmp_path):
     compiled = compile_model(build_model(load_data(scenario), scenario))
     (block,) = crash_blocks(compiled)
     assert crash._block_duals(compiled, block) == pytest.approx([-30.0, -30.0, -30.0])
-    lp, kept_columns, kept_rows = crash._without_blocks(compiled, [block])
+    reduced = crash._without_blocks(compiled, [block])
+    assert reduced is not None
+    lp, kept_columns, kept_rows = reduced
     steps = [compiled.columns["abatement"][step] for step in range(3)]
     assert lp.cost[np.searchsorted(kept_columns, steps)] == pytest.approx([35.0, 35.0, 35.0])
     assert lp.shape == (compiled.shape[0] - 6, compiled.shape[1] - 3)
