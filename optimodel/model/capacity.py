@@ -386,11 +386,10 @@ def _crash_block(compiled) -> CrashBlock | None:
     if not builds or not use or not potential or not len(builds) == len(use) == len(potential):
         return None
     # Block columns and rows are numbered by capacity step, in order (``add_capacity``).
-    return CrashBlock(
-        basic_columns=np.fromiter(builds.values(), dtype=np.int64, count=len(builds)),
-        tight_rows=np.array([use[step] for step in range(len(use))], dtype=np.int64),
-        basic_rows=np.array([potential[step] for step in range(len(potential))], dtype=np.int64),
-    )
+    def positions(mapping) -> np.ndarray:
+        return np.fromiter(mapping.values(), dtype=np.int64, count=len(mapping))
+
+    return CrashBlock(basic_columns=positions(builds), tight_rows=positions(use), basic_rows=positions(potential))
 
 
 def _report_figures(context: ReportContext) -> list:

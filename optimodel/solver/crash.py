@@ -132,9 +132,7 @@ def _block_duals(compiled: CompiledLp, block: CrashBlock) -> np.ndarray | None:
     position[block.tight_rows] = np.arange(n)
     in_block = np.zeros(compiled.shape[0], dtype=bool)
     in_block[block.basic_rows] = True
-    starts = matrix.indptr[block.basic_columns]
-    counts = matrix.indptr[block.basic_columns + 1] - starts
-    entries = np.repeat(starts, counts) + (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts))
+    entries, counts = _column_entries(matrix, block.basic_columns)
     owner = np.repeat(np.arange(n), counts)
     rows, values = matrix.indices[entries], matrix.data[entries]
     tight = position[rows] >= 0
@@ -156,6 +154,14 @@ def _block_duals(compiled: CompiledLp, block: CrashBlock) -> np.ndarray | None:
             return dual
         dual = following
     return None
+
+
+def _column_entries(matrix: CscMatrix, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The positions in ``matrix.indices`` and ``matrix.data`` of the entries of ``columns``, in
+    order, and each column's number of entries."""
+    starts = matrix.indptr[columns]
+    counts = matrix.indptr[columns + 1] - starts
+    return np.repeat(starts, counts) + (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)), counts
 
 
 def _aggregated_statuses(compiled: CompiledLp) -> tuple[np.ndarray, np.ndarray] | None:
@@ -197,10 +203,7 @@ def _aggregated_statuses(compiled: CompiledLp) -> tuple[np.ndarray, np.ndarray] 
     cost = np.where(size > 0, spent / np.where(size > 0, size, 1.0), mean_cost)
 
     others = np.flatnonzero(~boxed)
-    other_counts = counts[others]
-    other_entries = np.repeat(matrix.indptr[others], other_counts) + (
-        np.arange(other_counts.sum()) - np.repeat(np.cumsum(other_counts) - other_counts, other_counts)
-    )
+    other_entries, other_counts = _column_entries(matrix, others)
     bucket_two = two[leaders]
     bucket_counts = 1 + bucket_two.astype(np.int64)
     bucket_rows = np.stack([first_row[leaders], second_row[leaders]], axis=1)

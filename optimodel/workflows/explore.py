@@ -33,7 +33,7 @@ import pandas as pd
 from optimodel.errors import InfeasibleError, InputError, OptimodelError
 from optimodel.inputs.data import reusable_data
 from optimodel.inputs.scenario import Scenario
-from optimodel.palette import COLOURS, colour_map
+from optimodel.palette import COLOURS, POLICY_LINE, colour_map
 from optimodel.workflows.sweep import Assignment, WarmSession, sweep_points, warm_compatible
 
 log = logging.getLogger(__name__)
@@ -240,7 +240,11 @@ def page_html(session: ExploreSession) -> str:
         "levers": [asdict(lever) for lever in levers(session.scenario)],
         "loaded": session.loaded,
         # The report's palette: a market keeps its colour from the reports to this page.
-        "colours": {"market": colour_map("market", [row["market"] for row in session.loaded.get("prices", [])]), "series": COLOURS},
+        "colours": {
+            "market": colour_map("market", [row["market"] for row in session.loaded.get("prices", [])]),
+            "series": COLOURS,
+            "policy": POLICY_LINE,
+        },
     }
     # "</" cannot end the script element early once escaped.
     return template.replace("__BOOT__", json.dumps(boot).replace("</", "<\\/")).replace("__TITLE__", session.scenario.name)

@@ -65,6 +65,11 @@ def _add_interval(figure, rows: pd.DataFrame, name: str, colour: str | None = No
         figure.add_trace(_band(rows["year"], rows["price_low"], rows["price_high"], f"{name}: interval", 0.2, colour, legend=False))
 
 
+def _plain_facet_titles(figure) -> None:
+    """Facet titles as the value alone ("steel", not plotly express's "sector=steel")."""
+    figure.for_each_annotation(lambda annotation: annotation.update(text=annotation.text.split("=")[-1]))
+
+
 def _years_axis(figure) -> None:
     figure.update_xaxes(tickformat="d", dtick=1)
 
@@ -156,7 +161,7 @@ def _abatement_figure(options: pd.DataFrame, context: ReportContext):
     # Each panel its own scale, and its numbers shown.
     figure.update_yaxes(matches=None, showticklabels=True)
     figure.update_xaxes(tickformat="d", dtick=1)
-    figure.for_each_annotation(lambda annotation: annotation.update(text=annotation.text.split("=")[-1]))
+    _plain_facet_titles(figure)
     figure.update_layout(height=max(400, 220 * table["sector"].nunique()))
     return figure
 
@@ -175,7 +180,7 @@ def _firms_figure(firms: pd.DataFrame, context: ReportContext):
                           title=f"Firms' compliance costs in {year}: who pays, who sells "
                           f"(abatement cost + price x net purchase, million {context.currency}, money of {year})",
                           labels={"cost_m": axis})
-    figure.for_each_annotation(lambda annotation: annotation.update(text=annotation.text.split("=")[-1]))
+    _plain_facet_titles(figure)
     return figure
 
 
@@ -504,7 +509,7 @@ def _comparison_page(directories: list[Path]) -> str:
                               color_discrete_map=colours, category_orders={"run": [name for name, *_ in runs]},
                               title=f"Differences from {first_name} by year (Mt CO2e; bn {currency}, money of each year)")
         delta_figure.update_yaxes(matches=None, showticklabels=True)
-        delta_figure.for_each_annotation(lambda annotation: annotation.update(text=annotation.text.split("=")[-1]))
+        _plain_facet_titles(delta_figure)
     objectives = pd.DataFrame([
         {"run": name, "objective (discounted)": summary.get("objective", np.nan),
          "change from the first": summary.get("objective", np.nan) - first_summary.get("objective", np.nan)}
